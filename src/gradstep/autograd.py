@@ -1,0 +1,150 @@
+"""The Function base (forward and backward on raw arrays), gradient mode, and gradcheck."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+
+class _GradMode:
+    """Process-wide switch for graph recording; ``no_grad`` and ``enable_grad`` flip it."""
+
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+grad_mode = _GradMode()
+
+
+class Function:
+    """One differentiable operation: a node of the graph.
+
+    ``forward(*arrays)`` gets raw backend arrays and returns one array; it keeps on ``self`` only
+    what ``backward`` needs. ``backward(grad)`` gets the gradient of the output and returns one
+    gradient per input (``None`` where ``self.needs[i]`` is false). The engine reduces broadcast
+    gradients to each input's shape and accumulates them; backward never records a graph.
+    """
+
+    __slots__ = ("parents", "needs", "__dict__")
+
+    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple[Any, ...]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def is_grad_enabled() -> bool:
+    """True while operations record a graph for backward."""
+    return grad_mode.enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    grad_mode.enabled = bool(mode)
+
+
+class no_grad:
+    """Context manager (and decorator) that stops graph recording, as ``torch.no_grad``."""
+
+    def __enter__(self) -> None:
+        self._prev = grad_mode.enabled
+        grad_mode.enabled = False
+
+    def __exit__(self, *exc: Any) -> None:
+        grad_mode.enabled = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self) -> None:
+        self._prev = grad_mode.enabled
+        grad_mode.enabled = True
+
+
+class GradcheckError(AssertionError):
+    """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
+
+
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare the engine's gradients of ``fn(*inputs)`` with float64 central differences.
+
+    Inputs that require grad must be float64 tensors. The output may be any shape: the check uses
+    a fixed random projection ``sum(out * w)`` so every output element counts. Returns True, or
+    raises :class:`GradcheckError` naming the input and the worst element (or returns False when
+    ``raise_exception`` is false).
+    """
+    from .tensor import Tensor
+
+    tensors = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not tensors:
+        raise ValueError("gradcheck needs at least one input tensor with requires_grad=True.")
+    for i, t in enumerate(tensors):
+        if t.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck input {i} is {t.dtype}; pass float64 tensors "
+                "(gs.tensor(x, dtype=gs.float64, requires_grad=True))."
+            )
+    with enable_grad():
+        out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError("gradcheck: fn must return a Tensor.")
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(out.shape)
+
+    def value() -> float:
+        with no_grad():
+            return float(np.sum(np.asarray(fn(*inputs).data, dtype=np.float64) * w))
+
+    for t in tensors:
+        t.grad = None
+    with enable_grad():
+        out = fn(*inputs)
+        out.backward(np.asarray(w, dtype=out.dtype))
+    for i, t in enumerate(tensors):
+        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, dtype=np.float64)
+        numeric = np.zeros(t.shape)
+        flat = t.data.reshape(-1)
+        num_flat = numeric.reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k]
+            flat[k] = orig + eps
+            plus = value()
+            flat[k] = orig - eps
+            minus = value()
+            flat[k] = orig
+            num_flat[k] = (plus - minus) / (2 * eps)
+        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        if err.size and err.max() > 0:
+            k = np.unravel_index(int(np.argmax(err)), err.shape)
+            msg = (
+                f"gradcheck failed for input {i} at index {tuple(int(j) for j in k)}: "
+                f"analytic {analytic[k]:.8g} vs numerical {numeric[k]:.8g}."
+            )
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True

@@ -1,0 +1,268 @@
+"""Reductions with PyTorch's names and results: sum, mean, var, max, min, argmax, argmin."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor, apply, as_tensor
+
+
+def _norm_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    """Normalise ``dim`` (int, tuple or None) to a tuple of non-negative axes, with a clear error."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    out = []
+    n = builtins.max(ndim, 1)
+    for d in dims:
+        d = int(d)
+        if not -n <= d < n:
+            raise IndexError(
+                f"dim {d} is out of range for a tensor with {ndim} dimensions; "
+                f"use a dim in [{-n}, {n - 1}]."
+            )
+        out.append(d % n)
+    return tuple(out)
+
+
+def _pick(dim: Any, axis: Any) -> Any:
+    return axis if dim is None else dim
+
+
+class Sum(Function):
+    def __init__(self, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+
+    def forward(self, a):
+        self.shape = a.shape
+        if a.ndim == 0:
+            return a.copy()
+        return a.sum(axis=self.dims, keepdims=self.keepdim)
+
+    def backward(self, g):
+        if not self.keepdim and self.dims is not None and len(self.shape):
+            g = np.expand_dims(g, self.dims)
+        return (np.broadcast_to(g, self.shape),)
+
+
+class Mean(Function):
+    def __init__(self, dims, keepdim):
+        self.dims, self.keepdim = dims, keepdim
+
+    def forward(self, a):
+        self.shape = a.shape
+        if a.ndim == 0:
+            self.count = 1
+            return a.copy()
+        dims = self.dims if self.dims is not None else tuple(range(a.ndim))
+        self.count = int(np.prod([a.shape[d] for d in dims]))
+        return a.mean(axis=self.dims, keepdims=self.keepdim)
+
+    def backward(self, g):
+        if not self.keepdim and self.dims is not None and len(self.shape):
+            g = np.expand_dims(g, self.dims)
+        return (np.broadcast_to(g / self.count, self.shape),)
+
+
+def sum(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: bool | None = None, dtype: Any = None) -> Tensor:
+    """Sum over ``dim`` (all elements when None); ``axis``/``keepdims`` are NumPy aliases.
+    Integer and bool tensors sum to int64, as in PyTorch."""
+    a = as_tensor(a)
+    if keepdims is not None:
+        keepdim = keepdims
+    if dtype is not None:
+        from .arithmetic import cast
+
+        a = cast(a, dtype)
+    elif a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
+        from .arithmetic import cast
+
+        a = cast(a, np.int64)
+    return apply(Sum(_norm_dims(_pick(dim, axis), a.data.ndim), keepdim), a)
+
+
+def mean(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
+         keepdims: bool | None = None, dtype: Any = None) -> Tensor:
+    """Mean over ``dim`` (all elements when None); floating tensors only, as in PyTorch."""
+    a = as_tensor(a)
+    if keepdims is not None:
+        keepdim = keepdims
+    if dtype is not None:
+        from .arithmetic import cast
+
+        a = cast(a, dtype)
+    if a.data.dtype.kind != "f":
+        raise TypeError(
+            f"mean() needs a floating-point tensor, got {a.data.dtype}; call .float() first."
+        )
+    return apply(Mean(_norm_dims(_pick(dim, axis), a.data.ndim), keepdim), a)
+
+
+def var(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+        unbiased: bool | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    """Variance with PyTorch's default Bessel correction (``correction=1``)."""
+    from .arithmetic import mul, sub
+
+    a = as_tensor(a)
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    if keepdims is not None:
+        keepdim = keepdims
+    dims = _norm_dims(_pick(dim, axis), a.data.ndim)
+    n = a.data.size if dims is None else int(np.prod([a.data.shape[d] for d in dims]))
+    centered = sub(a, mean(a, dims, keepdim=True))
+    scale = 1.0 / (n - correction) if n - correction > 0 else float("nan")
+    return mul(sum(mul(centered, centered), dims, keepdim), scale)
+
+
+def std(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
+        unbiased: bool | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+    from .arithmetic import sqrt
+
+    return sqrt(var(a, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
+                    keepdims=keepdims))
+
+
+class MaxAll(Function):
+    """max/min over all elements; the gradient is shared evenly among tied extremes (PyTorch)."""
+
+    def __init__(self, is_max):
+        self.is_max = is_max
+
+    def forward(self, a):
+        if a.size == 0:
+            raise ValueError("max()/min() of an empty tensor has no value; pass a non-empty tensor.")
+        self.a = a
+        self.out = a.max() if self.is_max else a.min()
+        return np.asarray(self.out)
+
+    def backward(self, g):
+        mask = self.a == self.out
+        return (mask * (g / mask.sum()),)
+
+
+class MaxDim(Function):
+    """max/min along one dim; the gradient goes to the selected index."""
+
+    def __init__(self, dim, keepdim, is_max):
+        self.dim, self.keepdim, self.is_max = dim, keepdim, is_max
+
+    def forward(self, a):
+        if a.shape[self.dim] == 0 if a.ndim else False:
+            raise ValueError("max()/min() over an empty dim has no value.")
+        self.shape = a.shape
+        if a.ndim == 0:
+            self.idx = np.zeros((), dtype=np.int64)
+            return a.copy()
+        idx = a.argmax(axis=self.dim) if self.is_max else a.argmin(axis=self.dim)
+        self.idx = np.expand_dims(idx, self.dim)
+        out = np.take_along_axis(a, self.idx, axis=self.dim)
+        return out if self.keepdim else np.squeeze(out, self.dim)
+
+    def backward(self, g):
+        if not self.shape:
+            return (g,)
+        gz = np.zeros(self.shape, dtype=g.dtype)
+        if not self.keepdim:
+            g = np.expand_dims(g, self.dim)
+        np.put_along_axis(gz, self.idx, g, axis=self.dim)
+        return (gz,)
+
+
+def _max_min(a: Any, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, is_max: bool):
+    from ..return_types import MaxMin
+
+    a = as_tensor(a)
+    if keepdims is not None:
+        keepdim = keepdims
+    d = _pick(dim, axis)
+    if isinstance(d, Tensor):  # torch.max(a, b): elementwise maximum
+        from .arithmetic import maximum, minimum
+
+        return maximum(a, d) if is_max else minimum(a, d)
+    if d is None:
+        return apply(MaxAll(is_max), a)
+    (d,) = _norm_dims(d, a.data.ndim)
+    node = MaxDim(d, keepdim, is_max)
+    values = apply(node, a)
+    idx = node.idx if keepdim or not a.data.ndim else np.squeeze(node.idx, d)
+    return MaxMin(values, Tensor._make(idx.astype(np.int64, copy=False)))
+
+
+def max(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: bool | None = None) -> Any:
+    """Largest element; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
+    return _max_min(a, dim, keepdim, axis, keepdims, True)
+
+
+def min(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
+        keepdims: bool | None = None) -> Any:
+    """Smallest element; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
+    return _max_min(a, dim, keepdim, axis, keepdims, False)
+
+
+def amax(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    r = max(a, dim, keepdim)
+    return r if isinstance(r, Tensor) else r.values
+
+
+def amin(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
+    r = min(a, dim, keepdim)
+    return r if isinstance(r, Tensor) else r.values
+
+
+def argmax(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    """Index of the largest element (flattened when ``dim`` is None), as int64; no gradient."""
+    a = as_tensor(a)
+    d = _pick(dim, axis)
+    if d is None:
+        return Tensor._make(np.asarray(a.data.argmax(), dtype=np.int64))
+    (d,) = _norm_dims(d, a.data.ndim)
+    return Tensor._make(a.data.argmax(axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def argmin(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
+    a = as_tensor(a)
+    d = _pick(dim, axis)
+    if d is None:
+        return Tensor._make(np.asarray(a.data.argmin(), dtype=np.int64))
+    (d,) = _norm_dims(d, a.data.ndim)
+    return Tensor._make(a.data.argmin(axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def logsumexp(a: Any, dim: Any, keepdim: bool = False) -> Tensor:
+    """log Σ exp(a) along ``dim``, computed stably (shifted by the maximum)."""
+    a = as_tensor(a)
+    (d,) = _norm_dims(dim, a.data.ndim)
+    return apply(LogSumExp(d, keepdim), a)
+
+
+class LogSumExp(Function):
+    def __init__(self, dim, keepdim):
+        self.dim, self.keepdim = dim, keepdim
+
+    def forward(self, a):
+        m = a.max(axis=self.dim, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        e = np.exp(a - m)
+        s = e.sum(axis=self.dim, keepdims=True)
+        self.p = e / s
+        out = np.log(s) + m
+        return out if self.keepdim else np.squeeze(out, self.dim)
+
+    def backward(self, g):
+        if not self.keepdim:
+            g = np.expand_dims(g, self.dim)
+        return (g * self.p,)
+
+
+__all__ = [
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+]
+_ = backend
