@@ -1,0 +1,637 @@
+"""Checkpoints: named arrays in one safetensors file, JSON metadata in its header, atomic writes.
+
+A file never carries code: nothing is unpickled and no module or class named in a file is imported.
+The header is checked here before safetensors reads the data, so a damaged file fails with one
+sentence naming the file, what is wrong and what to do.
+
+Header layout (``"__metadata__"`` of the safetensors header, which holds only str -> str):
+
+- ``"gradstep"``: a JSON string ``{"format_version": 1, "metadata": <the user's metadata>}``. This
+  entry is the one :func:`load` reads back.
+- every top-level entry of the user's metadata whose key and value are both strings is also copied
+  as a plain entry, so that other tools (``safe_open(...).metadata()``) can read it.
+
+Metadata values are JSON with three exact extensions, so that what is saved comes back unchanged:
+non-finite floats become ``{"$float": "nan" | "inf" | "-inf"}``, tuples ``{"$tuple": [...]}`` and
+dicts with non-string keys (or keys starting with ``$``) ``{"$dict": [[key, value], ...]}``.
+
+Training-state layout: a model's own weights use bare PyTorch names (``"0.weight"``) so that
+``torch.nn.Module.load_state_dict`` takes them; a whole training state prefixes them (:func:`pack`:
+``"model.0.weight"``, ``"optim.state.0.exp_avg"``) and keeps numbers and settings in the metadata
+(:func:`save_optimizer_state`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import secrets
+import struct
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "IncompatibleKeys",
+    "check_state_dict",
+    "load",
+    "load_optimizer_state",
+    "pack",
+    "save",
+    "save_optimizer_state",
+    "unpack",
+]
+
+FORMAT_VERSION = 1
+"""The newest checkpoint format this version writes and reads."""
+
+METADATA_KEY = "gradstep"
+_MAX_HEADER_BYTES = 100_000_000  # the limit safetensors itself enforces
+
+# safetensors dtype name -> NumPy dtype, for every dtype NumPy can hold.
+_DTYPES: dict[str, np.dtype] = {
+    "BOOL": np.dtype(np.bool_),
+    "U8": np.dtype(np.uint8),
+    "I8": np.dtype(np.int8),
+    "U16": np.dtype(np.uint16),
+    "I16": np.dtype(np.int16),
+    "F16": np.dtype(np.float16),
+    "U32": np.dtype(np.uint32),
+    "I32": np.dtype(np.int32),
+    "F32": np.dtype(np.float32),
+    "U64": np.dtype(np.uint64),
+    "I64": np.dtype(np.int64),
+    "F64": np.dtype(np.float64),
+    "C64": np.dtype(np.complex64),
+}
+_SAVABLE = frozenset(_DTYPES.values())
+
+_before_replace: Callable[[str, str], None] | None = None
+"""Called with (temporary path, target path) after the data is on disk and before the rename.
+Tests set it to a function that raises, to simulate a crash at the worst moment."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is damaged, not a checkpoint, or does not match what it is loaded into."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """Keys that :func:`check_state_dict` found only in the model or only in the checkpoint."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# ----------------------------------------------------------------------------------------- save
+
+
+def save(mapping: Mapping[str, Any], path: str | os.PathLike, metadata: Any = None) -> None:
+    """Write ``mapping`` ({name: array}) and JSON ``metadata`` to one .safetensors file, atomically.
+
+    Values may be NumPy arrays or objects with a NumPy ``.data`` (gradstep Tensors). The bytes go to
+    a temporary file in the same directory, are flushed to disk, and then renamed over ``path``: a
+    crash at any moment leaves either the old file or the new one, never a mix.
+    """
+    path = os.fspath(path)
+    arrays = _arrays_for_saving(mapping)
+    header = _header_metadata(metadata)
+    payload = safetensors.numpy.save(arrays, metadata=header)
+    _atomic_write(path, payload)
+
+
+def _arrays_for_saving(mapping: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"mapping must be a dict of name -> array, got {type(mapping).__name__}; "
+            "pass e.g. model.state_dict()."
+        )
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in mapping.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise ValueError(
+                f"array name {name!r} cannot be saved; use a non-empty string other than "
+                "'__metadata__'."
+            )
+        array = _as_numpy(value)
+        if array is None:
+            raise TypeError(
+                f"value {name!r} is a {type(value).__name__}, not an array; pass NumPy arrays or "
+                "tensors (np.asarray(value)), and put numbers and settings in metadata."
+            )
+        if not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))  # the file is little-endian
+        if array.dtype not in _SAVABLE:
+            raise TypeError(
+                f"array {name!r} has dtype {array.dtype}, which a checkpoint cannot hold; convert "
+                "it to a numeric or bool dtype (e.g. .astype(np.float32)) before saving."
+            )
+        # safetensors copies raw memory from the start of the buffer: it must be C-contiguous.
+        arrays[name] = array if array.flags.c_contiguous else np.array(array, order="C")
+    return arrays
+
+
+def _as_numpy(value: Any) -> np.ndarray | None:
+    """The NumPy array behind ``value`` (an array, a NumPy scalar or a Tensor), or None."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    data = getattr(value, "data", None)
+    if isinstance(data, np.ndarray):
+        return data
+    return None
+
+
+def _header_metadata(metadata: Any) -> dict[str, str]:
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, Mapping):
+        raise TypeError(
+            f"metadata must be a dict, got {type(metadata).__name__}; pass e.g. "
+            "{'epoch': 3, 'note': 'baseline'}."
+        )
+    body = {"format_version": FORMAT_VERSION, "metadata": _encode(metadata, "metadata")}
+    header = {
+        key: value
+        for key, value in metadata.items()
+        if isinstance(key, str) and isinstance(value, str) and key != METADATA_KEY
+    }
+    header[METADATA_KEY] = json.dumps(body, allow_nan=False, separators=(",", ":"))
+    return header
+
+
+def _atomic_write(path: str, payload: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"cannot save checkpoint {path!r}: directory {directory!r} does not exist; create it "
+            "first (os.makedirs)."
+        )
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"cannot save checkpoint {path!r}: it is a directory; pass a file name such as "
+            f"{os.path.join(path, 'model.safetensors')!r}."
+        )
+    tmp: str | None = None
+    try:
+        tmp, fd = _create_temp(directory, os.path.basename(path))
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if _before_replace is not None:
+            _before_replace(tmp, path)
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+    _fsync_directory(directory)
+
+
+def _create_temp(directory: str, base: str) -> tuple[str, int]:
+    """A new temporary file beside the target, with the usual permissions (the umask applies)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(8)}.tmp")
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable; platforms that cannot open a directory skip this."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------------------- load
+
+
+def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
+    """Read a .safetensors file: ({name: writable NumPy array}, the metadata given to :func:`save`).
+
+    Files written by other tools (e.g. ``safetensors.torch.save_file``) load too, with metadata
+    ``{}``. A damaged or foreign file raises :class:`CheckpointError`; nothing is ever unpickled.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"checkpoint {path!r} does not exist; check the path (gs.save writes one "
+            ".safetensors file)."
+        ) from None
+    except IsADirectoryError:
+        raise IsADirectoryError(
+            f"checkpoint {path!r} is a directory; pass the file inside it, e.g. "
+            f"{os.path.join(path, 'model.safetensors')!r}."
+        ) from None
+    header_meta = _check_file(data, path)
+    metadata = _read_metadata(header_meta, path)
+    try:
+        views = safetensors.numpy.load(data)
+    except safetensors.SafetensorError as e:
+        raise CheckpointError(
+            f"checkpoint {path!r} could not be read by safetensors ({e}); save it again or "
+            "restore it from a backup."
+        ) from None
+    # safetensors hands out read-only views of its bytes; callers expect arrays they can update.
+    return {name: np.array(view) for name, view in views.items()}, metadata
+
+
+def _damaged(path: str, what: str, fix: str = "save it again or restore it from a backup") -> str:
+    return f"checkpoint {path!r} {what}; {fix}."
+
+
+def _check_file(data: bytes, path: str) -> dict[str, str]:
+    """Validate the safetensors framing and header; return the header's ``__metadata__``."""
+    size = len(data)
+    if size == 0:
+        raise CheckpointError(_damaged(path, "is empty (0 bytes)"))
+    if size < 8:
+        raise CheckpointError(
+            _damaged(path, f"is {size} bytes long, shorter than the 8-byte header length")
+        )
+    (header_len,) = struct.unpack("<Q", data[:8])
+    if header_len > size - 8 or header_len > _MAX_HEADER_BYTES:
+        if data[:1] == b"\x80" or data[:4] == b"PK\x03\x04":
+            raise CheckpointError(
+                _damaged(
+                    path,
+                    "looks like a pickle or a torch.save archive, which is never loaded because "
+                    "it can carry code",
+                    "convert it in PyTorch with safetensors.torch.save_file(model.state_dict(), "
+                    "'model.safetensors')",
+                )
+            )
+        raise CheckpointError(
+            _damaged(
+                path,
+                f"declares a {header_len}-byte header but the file has only {size - 8} bytes "
+                "after the length (truncated, or not a safetensors file)",
+            )
+        )
+    try:
+        header = json.loads(data[8 : 8 + header_len].decode("utf-8"), object_pairs_hook=_no_dups)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckpointError(
+            _damaged(path, f"has a header that is not valid JSON ({e})")
+        ) from None
+    if not isinstance(header, dict):
+        raise CheckpointError(_damaged(path, "has a header that is not a JSON object"))
+    header_meta = header.pop("__metadata__", None)
+    if header_meta is None:
+        header_meta = {}
+    if not isinstance(header_meta, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in header_meta.items()
+    ):
+        raise CheckpointError(_damaged(path, "has a '__metadata__' entry that is not str -> str"))
+    _check_entries(header, size - 8 - header_len, path)
+    return header_meta
+
+
+def _no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _check_entries(header: dict[str, Any], buffer_len: int, path: str) -> None:
+    """Every tensor entry names a NumPy dtype, a shape, and a byte range that fits exactly."""
+    spans = []
+    for name, entry in header.items():
+        if not isinstance(entry, dict):
+            raise CheckpointError(_damaged(path, f"has a header entry {name!r} that is not a dict"))
+        dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+        if dtype not in _DTYPES:
+            raise CheckpointError(
+                _damaged(
+                    path,
+                    f"stores tensor {name!r} with dtype {dtype!r}, which NumPy cannot hold "
+                    f"(known: {', '.join(_DTYPES)})",
+                    "convert it to float32 (e.g. tensor.float() in PyTorch) before saving",
+                )
+            )
+        if not _int_list(shape) or any(d < 0 for d in shape):
+            raise CheckpointError(
+                _damaged(path, f"has tensor {name!r} with an invalid shape {shape!r}")
+            )
+        if not _int_list(offsets) or len(offsets) != 2:
+            raise CheckpointError(
+                _damaged(path, f"has tensor {name!r} with invalid data_offsets {offsets!r}")
+            )
+        begin, end = offsets
+        if not 0 <= begin <= end <= buffer_len:
+            raise CheckpointError(
+                _damaged(
+                    path,
+                    f"has tensor {name!r} at bytes [{begin}, {end}) outside the "
+                    f"{buffer_len}-byte data section (truncated or corrupted)",
+                )
+            )
+        expected = math.prod(shape) * _DTYPES[dtype].itemsize
+        if end - begin != expected:
+            raise CheckpointError(
+                _damaged(
+                    path,
+                    f"has tensor {name!r} of shape {shape} and dtype {dtype} spanning "
+                    f"{end - begin} bytes instead of {expected}",
+                )
+            )
+        spans.append((begin, end, name))
+    position = 0
+    for begin, end, name in sorted(spans):
+        if begin != position:
+            raise CheckpointError(
+                _damaged(path, f"has tensor {name!r} starting at byte {begin}, expected {position}")
+            )
+        position = end
+    if position != buffer_len:
+        raise CheckpointError(
+            _damaged(path, f"has {buffer_len - position} bytes after its last tensor")
+        )
+
+
+def _int_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    )
+
+
+def _read_metadata(header_meta: dict[str, str], path: str) -> Any:
+    """The user's metadata from the ``"gradstep"`` entry; ``{}`` for files from other tools."""
+    raw = header_meta.get(METADATA_KEY)
+    if raw is None:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as e:
+        raise CheckpointError(
+            _damaged(path, f"has gradstep metadata that is not valid JSON ({e})")
+        ) from None
+    version = body.get("format_version") if isinstance(body, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(
+            _damaged(path, f"has gradstep metadata without a valid format_version ({version!r})")
+        )
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            _damaged(
+                path,
+                f"was written in checkpoint format {version}, newer than the format "
+                f"{FORMAT_VERSION} this gradstep reads",
+                "upgrade gradstep (pip install -U gradstep) to load it",
+            )
+        )
+    try:
+        return _decode(body.get("metadata", {}))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(
+            _damaged(path, f"has gradstep metadata that cannot be decoded ({e})")
+        ) from None
+
+
+# ----------------------------------------------------------------------------------- JSON codec
+
+
+class _ArrayRef(NamedTuple):
+    """Stands for an array stored beside the JSON, under ``key``."""
+
+    key: str
+
+
+def _encode(value: Any, where: str) -> Any:
+    """Python value -> JSON value, exactly reversible by :func:`_decode`."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return float(value)
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return _encode(float(value), where)
+    if isinstance(value, _ArrayRef):
+        return {"$array": value.key}
+    if isinstance(value, list):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, tuple):
+        return {"$tuple": [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return {
+            "$dict": [
+                [_encode(k, f"{where} key"), _encode(v, f"{where}[{k!r}]")]
+                for k, v in value.items()
+            ]
+        }
+    raise TypeError(
+        f"{where} holds a {type(value).__name__}, which JSON cannot hold; keep arrays in the "
+        "mapping and only numbers, strings, lists and dicts in metadata."
+    )
+
+
+def _decode(value: Any, arrays: Mapping[str, Any] | None = None) -> Any:
+    """JSON value -> Python value; ``{"$array": key}`` is looked up in ``arrays``."""
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (tag, inner), *_ = value.items()
+        if tag == "$float":
+            if inner not in ("nan", "inf", "-inf"):
+                raise ValueError(f"unknown non-finite float {inner!r}")
+            return float(inner)
+        if tag == "$tuple":
+            return tuple(_decode(v, arrays) for v in inner)
+        if tag == "$dict":
+            return {_decode(k, arrays): _decode(v, arrays) for k, v in inner}
+        if tag == "$array":
+            if arrays is None or inner not in arrays:
+                raise KeyError(inner)
+            return arrays[inner]
+    if any(k.startswith("$") for k in value):
+        raise ValueError(f"unknown tag in {sorted(value)}")
+    return {k: _decode(v, arrays) for k, v in value.items()}
+
+
+# ---------------------------------------------------------------------------- training state
+
+
+def pack(groups: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Join named groups into one mapping: {"model": {"0.weight": w}} -> {"model.0.weight": w}.
+
+    Values pass through unchanged; a name produced twice is an error.
+    """
+    flat: dict[str, Any] = {}
+    for prefix, group in groups.items():
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"group name {prefix!r} must be a non-empty string, e.g. 'model'.")
+        if not isinstance(group, Mapping):
+            raise TypeError(
+                f"group {prefix!r} must be a dict of name -> array, got {type(group).__name__}."
+            )
+        for name, value in group.items():
+            key = f"{prefix.rstrip('.')}.{name}"
+            if key in flat:
+                raise ValueError(
+                    f"name {key!r} occurs twice when packing; rename one of the groups or arrays."
+                )
+            flat[key] = value
+    return flat
+
+
+def unpack(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries under ``prefix``, stripped of it: ``unpack(m, "model")`` -> ``{"0.weight": w}``.
+
+    A trailing dot on ``prefix`` is optional; entries under other prefixes are left out.
+    """
+    if not isinstance(prefix, str) or not prefix.strip("."):
+        raise ValueError(f"prefix must be a non-empty string such as 'model', got {prefix!r}.")
+    head = prefix.rstrip(".") + "."
+    return {k[len(head) :]: v for k, v in mapping.items() if k.startswith(head)}
+
+
+def save_optimizer_state(
+    state_dict: Mapping[str, Any], prefix: str = "optim"
+) -> tuple[dict[str, np.ndarray], Any]:
+    """Split a torch-style optimizer ``state_dict()`` into (arrays, JSON part); writes no file.
+
+    ``{"state": {idx: {name: array_or_number}}, "param_groups": [...]}`` gives arrays named
+    ``"<prefix>.state.<idx>.<name>"`` (NumPy scalars become 0-d arrays, keeping their dtype) and a
+    JSON-able value holding everything else (numbers, param_groups, and a reference to each array).
+    Pass the arrays to :func:`save` (merged with the model's) and the JSON part inside its metadata;
+    :func:`load_optimizer_state` rebuilds the state dict exactly.
+    """
+    if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("state"), Mapping):
+        raise TypeError(
+            "state_dict must be an optimizer state_dict with a 'state' dict and 'param_groups'; "
+            "pass optimizer.state_dict()."
+        )
+    if not isinstance(prefix, str) or not prefix.strip("."):
+        raise ValueError(f"prefix must be a non-empty string such as 'optim', got {prefix!r}.")
+    head = prefix.rstrip(".")
+    arrays: dict[str, np.ndarray] = {}
+    state: dict[Any, dict[str, Any]] = {}
+    for idx, entries in state_dict["state"].items():
+        if not isinstance(entries, Mapping):
+            raise TypeError(
+                f"optimizer state for parameter {idx!r} must be a dict of name -> value, got "
+                f"{type(entries).__name__}."
+            )
+        state[idx] = {}
+        for name, value in entries.items():
+            array = _as_numpy(value)
+            if array is None:
+                state[idx][name] = value
+                continue
+            key = f"{head}.state.{idx}.{name}"
+            if key in arrays:
+                raise ValueError(f"optimizer state name {key!r} occurs twice; rename the entry.")
+            arrays[key] = array
+            state[idx][name] = _ArrayRef(key)
+    rest = dict(state_dict)
+    rest["state"] = state
+    return arrays, _encode(rest, "optimizer state")
+
+
+def load_optimizer_state(arrays: Mapping[str, Any], json_part: Any) -> dict[str, Any]:
+    """Rebuild the optimizer state dict from :func:`save_optimizer_state`'s two parts.
+
+    ``arrays`` may be the whole loaded mapping (model weights too); only the names the JSON part
+    refers to are used.
+    """
+    try:
+        return _decode(json_part, arrays)
+    except KeyError as e:
+        raise CheckpointError(
+            f"optimizer state refers to array {e.args[0]!r}, which the checkpoint does not hold; "
+            "save the training state again."
+        ) from None
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(
+            f"optimizer state in the checkpoint cannot be decoded ({e}); save the training "
+            "state again."
+        ) from None
+
+
+def check_state_dict(
+    model_state: Mapping[str, Any],
+    loaded: Mapping[str, Any],
+    strict: bool = True,
+    check_dtype: bool = True,
+) -> IncompatibleKeys:
+    """Compare a loaded mapping with a model's ``state_dict()`` and name every problem at once.
+
+    Missing and unexpected keys are errors when ``strict`` (else returned); shape mismatches are
+    always errors, dtype mismatches when ``check_dtype``. Raises :class:`CheckpointError`.
+    """
+    missing = [k for k in model_state if k not in loaded]
+    unexpected = [k for k in loaded if k not in model_state]
+    problems = []
+    if strict and missing:
+        problems.append(f"missing keys {_names(missing)}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys {_names(unexpected)}")
+    mismatched = []
+    for key in model_state:
+        if key not in loaded:
+            continue
+        want, got = _array_like(model_state[key]), _array_like(loaded[key])
+        if tuple(want.shape) != tuple(got.shape):
+            mismatched.append(
+                f"{key!r} has shape {tuple(got.shape)} in the checkpoint but "
+                f"{tuple(want.shape)} in the model"
+            )
+        elif check_dtype and np.dtype(want.dtype) != np.dtype(got.dtype):
+            mismatched.append(
+                f"{key!r} has dtype {np.dtype(got.dtype)} in the checkpoint but "
+                f"{np.dtype(want.dtype)} in the model"
+            )
+    if mismatched:
+        more = f" and {len(mismatched) - 10} more" if len(mismatched) > 10 else ""
+        problems.append(", ".join(mismatched[:10]) + more)
+    if problems:
+        raise CheckpointError(
+            f"checkpoint does not match the model: {'; '.join(problems)}; load a checkpoint saved "
+            "from this architecture and dtype (strict=False ignores missing and unexpected keys)."
+        )
+    return IncompatibleKeys(missing, unexpected)
+
+
+def _array_like(value: Any) -> Any:
+    return value if isinstance(value, np.ndarray) else getattr(value, "data", value)
+
+
+def _names(keys: list[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:10])
+    return shown + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
