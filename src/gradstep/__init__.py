@@ -2,6 +2,7 @@
 
 from .tensor import Tensor, tensor  # noqa: I001  (first: binds the operators)
 from . import functional
+from . import classic, data, nn, optim, train
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -18,13 +19,17 @@ from .backend import (
 )
 from .backend import Device as device
 from .creation import arange, empty, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
+from .io import load, save
+from .nn import summary
 from .functional import cat, concatenate, exp, log, matmul, sigmoid, sqrt, stack, tanh, where
 from .random import manual_seed
+from .train import Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Device", "Tensor", "arange", "bool_", "cat", "concatenate", "device", "empty", "enable_grad",
+    "Device", "Tensor", "Trainer", "classic", "data", "load", "nn", "optim", "save", "summary",
+    "train", "arange", "bool_", "cat", "concatenate", "device", "empty", "enable_grad",
     "exp", "float16", "float32", "float64", "full", "functional", "get_default_dtype", "gradcheck",
     "int32", "int64", "is_grad_enabled", "linspace", "log", "manual_seed", "matmul", "no_grad",
     "ones", "ones_like", "rand", "randn", "set_default_dtype", "set_grad_enabled",
