@@ -1,4 +1,4 @@
-"""The textbook algorithm (explicit δ) gives the engine's numbers: autodiff, SSELoss, SGD, batch 1."""
+"""The textbook algorithm (explicit δ) equals the engine: autodiff, SSELoss, SGD, batch 1."""
 
 import numpy as np
 
