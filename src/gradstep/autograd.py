@@ -127,16 +127,15 @@ def gradcheck(
     for i, t in enumerate(tensors):
         analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, dtype=np.float64)
         numeric = np.zeros(t.shape)
-        flat = t.data.reshape(-1)
-        num_flat = numeric.reshape(-1)
-        for k in range(flat.size):
-            orig = flat[k]
-            flat[k] = orig + eps
+        data = t.data  # perturbed in place by index, so non-contiguous arrays work too
+        for k in np.ndindex(*t.shape):
+            orig = data[k]
+            data[k] = orig + eps
             plus = value()
-            flat[k] = orig - eps
+            data[k] = orig - eps
             minus = value()
-            flat[k] = orig
-            num_flat[k] = (plus - minus) / (2 * eps)
+            data[k] = orig
+            numeric[k] = (plus - minus) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if err.size and err.max() > 0:
             k = np.unravel_index(int(np.argmax(err)), err.shape)
