@@ -1,0 +1,37 @@
+"""Data in: datasets, the DataLoader, splits and scaling, file readers and built-in datasets."""
+
+from . import datasets
+from .dataset import (
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    check_finite,
+    random_split,
+)
+from .idx import load_idx_pair, read_idx
+from .loader import DataLoader, default_collate
+from .readers import CSVData, DataFormatError, read_csv, read_npz
+from .split import Standardizer, one_hot, split_indices, train_val_test_split
+
+__all__ = [
+    "CSVData",
+    "ConcatDataset",
+    "DataFormatError",
+    "DataLoader",
+    "Dataset",
+    "Standardizer",
+    "Subset",
+    "TensorDataset",
+    "check_finite",
+    "datasets",
+    "default_collate",
+    "load_idx_pair",
+    "one_hot",
+    "random_split",
+    "read_csv",
+    "read_idx",
+    "read_npz",
+    "split_indices",
+    "train_val_test_split",
+]
