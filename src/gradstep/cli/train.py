@@ -1,0 +1,281 @@
+"""``gradstep train [CONFIG.toml] [--section.key VALUE ...]``: train and write a run directory.
+
+The run directory holds config.toml (the resolved settings, which repeat the run), metrics.csv,
+model.safetensors (final weights, PyTorch names), best.safetensors (best val_loss),
+state.safetensors (the whole training state, for ``--resume``), summary.json and curves.png.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import config as C
+from ..train.callbacks import Callback, CSVLogger, ModelCheckpoint
+from . import _build as B
+from ._common import fail, print_json, split_flags
+
+USAGE = """\
+usage: gradstep train [CONFIG.toml] [--section.key VALUE ...] [--resume RUN] [--json] [--debug]
+
+Train a model. Settings come from the defaults, then CONFIG.toml, then the flags (each key of the
+config is a flag: --optimizer.lr 0.01, --model.hidden 64,32; - and _ are the same). With no
+arguments: an MLP on the digits with Adam and warm-up, in a few seconds.
+
+options:
+  --resume RUN   continue an interrupted run (runs/<name>) up to its train.epochs
+  --json         print a JSON summary as the last line of standard output
+  --debug        show the traceback of an error
+  -h, --help     show this help
+
+The run is written to output.dir/<time>-<hash>/: config.toml (repeat it with
+`gradstep train runs/<name>/config.toml`), metrics.csv, model.safetensors, best.safetensors,
+state.safetensors, summary.json and curves.png.
+
+settings (flag, default, meaning):
+"""
+
+INTERRUPT_ENV = "GRADSTEP_TEST_INTERRUPT_STEP"
+"""Tests set this to N to raise KeyboardInterrupt before optimizer step N (a simulated Ctrl-C)."""
+
+
+class _Snapshot(Callback):
+    """Keeps a copy of the training state at the start of every epoch, so that Ctrl-C saves a
+    state that resumes exactly (the one of the last epoch boundary)."""
+
+    def __init__(self) -> None:
+        self.saved: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        arrays, meta = self.trainer.state()
+        self.saved = ({k: np.array(v, copy=True) for k, v in arrays.items()}, copy.deepcopy(meta))
+
+    def write(self, path: Path) -> int:
+        from ..io import save
+
+        if self.saved is None:
+            self.saved = self.trainer.state()
+        arrays, meta = self.saved
+        save(arrays, path, metadata=meta)
+        return int(meta["epoch"])
+
+
+class _InterruptAt(Callback):
+    """Raises KeyboardInterrupt before optimizer step ``step`` (tests of Ctrl-C)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self.trainer.global_step >= self.step:
+            raise KeyboardInterrupt
+
+
+def run(args: list[str]) -> int:
+    own = {"--resume": True, "--json": False, "-h": False, "--help": False}
+    positionals, flags, options = split_flags(args, own)
+    if options.get("-h") or options.get("--help"):
+        sys.stdout.write(USAGE + C.format_help())
+        return 0
+    if len(positionals) > 1:
+        fail(f"train takes one config file, got {len(positionals)}: {' '.join(positionals)}")
+    resume = options.get("--resume")
+    if resume is not None and positionals:
+        fail("pass either a config file or --resume RUN, not both")
+    as_json = bool(options.get("--json"))
+    if resume is not None:
+        run_dir = Path(resume)
+        if run_dir.suffix == ".toml" or run_dir.name.endswith(".safetensors"):
+            run_dir = run_dir.parent
+        if not (run_dir / "config.toml").is_file():
+            fail(f"--resume {resume}: no config.toml there; pass a run directory (runs/<name>).")
+        if not (run_dir / "state.safetensors").is_file():
+            fail(f"--resume {resume}: no state.safetensors there; the run cannot be continued.")
+        source = str(run_dir / "config.toml")
+    else:
+        run_dir = None
+        source = positionals[0] if positionals else None
+    data_in = C.load_file(source) if source else None
+    cfg, _ = C.resolve(data_in, flags, source=source or "the defaults")
+    return train(cfg, run_dir=run_dir, as_json=as_json)
+
+
+def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = False) -> int:
+    """Build the run from a resolved config and train it (``run_dir`` set: resume that run)."""
+    from ..io import load as load_checkpoint
+    from ..io import save as save_weights
+    from ..random import manual_seed
+
+    cfg = copy.deepcopy(cfg)
+    if cfg["train"]["seed"] == -1:
+        cfg["train"]["seed"] = secrets.randbelow(2**31 - 1)
+    manual_seed(cfg["train"]["seed"])
+    B.apply_threads(cfg)
+    data = B.load_data(cfg)
+    cfg = B.settle(cfg, data)
+    layers = B.architecture(cfg, data)
+    model = B.build_model(layers, cfg["model"]["dtype"])
+    stops = B.build_stops(cfg)
+    verbose = cfg["train"]["verbose"]
+    resuming = run_dir is not None
+    if resuming:
+        _, saved = load_checkpoint(run_dir / "state.safetensors")
+        done = int(saved.get("epoch", 0)) if isinstance(saved, dict) else 0
+        if done >= cfg["train"]["epochs"]:
+            fail(
+                f"--resume {run_dir}: the run already has {done} epochs; pass "
+                f"--train.epochs N with N > {done} to train further."
+            )
+    else:
+        run_dir = _new_run_dir(cfg)
+    meta = B.meta_for(cfg, data, layers)
+    (run_dir / "config.toml").write_text(C.dumps(cfg, meta))
+
+    snapshot = _Snapshot()
+    callbacks: list[Callback] = [CSVLogger(run_dir / "metrics.csv")]
+    if data.val is not None:
+        callbacks.append(
+            ModelCheckpoint(run_dir / "best.safetensors", monitor="val_loss", save_best_only=True)
+        )
+    callbacks.append(snapshot)
+    interrupt_at = os.environ.get(INTERRUPT_ENV)
+    if interrupt_at:
+        callbacks.append(_InterruptAt(int(interrupt_at)))
+    trainer = B.trainer_for(cfg, model, callbacks)
+    state_path = run_dir / "state.safetensors"
+    if verbose:
+        what = "resuming" if resuming else "training"
+        print(f"{what} {_describe(cfg, data)} -> {run_dir}", flush=True)
+    start = time.perf_counter()
+    try:
+        history = trainer.fit(
+            data.train,
+            epochs=cfg["train"]["epochs"],
+            batch_size=cfg["data"]["batch_size"],
+            val=data.val,
+            stop=stops,
+            verbose=verbose,
+            shuffle=cfg["data"]["shuffle"],
+            resume=state_path if resuming else None,
+        )
+    except KeyboardInterrupt:
+        epoch = snapshot.write(state_path)
+        print(
+            f"\ninterrupted: saved the state after {epoch} epochs to {state_path}; continue with "
+            f"`gradstep train --resume {run_dir}`",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 130
+    seconds = time.perf_counter() - start
+    trainer.save(state_path)
+    weights_meta = {
+        k: meta[k]
+        for k in ("task", "n_features", "n_outputs", "architecture", "target_names")
+        if k in meta
+    }
+    save_weights(model.state_dict(), run_dir / "model.safetensors", metadata=weights_meta)
+    summary = _summary(trainer, history, data, run_dir, seconds, cfg)
+    on_disk = {**summary, "architecture": layers}  # evaluate / predict can rebuild the model
+    (run_dir / "summary.json").write_text(json.dumps(_plain(on_disk), indent=2) + "\n")
+    if cfg["output"]["plot"]:
+        _plot(history.history, run_dir / "curves.png", data.name, verbose)
+    if verbose:
+        _print_result(summary)
+    if as_json:
+        print_json(summary)
+    return 0
+
+
+def _describe(cfg: dict[str, Any], data: Any) -> str:
+    o = cfg["optimizer"]
+    return (
+        f"{data.name} ({len(data.train)} train samples) with {o['name']} lr {o['lr']:g}, "
+        f"batch {cfg['data']['batch_size']}, {cfg['train']['epochs']} epochs"
+    )
+
+
+def _new_run_dir(cfg: dict[str, Any]) -> Path:
+    base = Path(cfg["output"]["dir"])
+    stem = cfg["output"]["name"] or f"{time.strftime('%Y%m%d-%H%M%S')}-{C.config_hash(cfg)}"
+    if "/" in stem or stem in (".", ".."):
+        fail(f"output.name {stem!r} must be a plain folder name (no '/').")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        fail(f"cannot create output.dir {base} ({err.strerror}); pass a writable --output.dir.")
+    for i in itertools.count(1):
+        candidate = base / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as err:
+            fail(
+                f"cannot create the run directory {candidate} ({err.strerror}); pass a "
+                "writable --output.dir."
+            )
+        return candidate
+    raise AssertionError("unreachable")
+
+
+def _summary(
+    trainer: Any, history: Any, data: Any, run_dir: Path, seconds: float, cfg: dict[str, Any]
+) -> dict[str, Any]:
+    h = history.history
+    result: dict[str, Any] = {"run_dir": str(run_dir)}
+    for split in ("train", "val", "test"):
+        part = getattr(data, split)
+        if part is not None:
+            result[split] = trainer.evaluate(part)
+    result["epochs"] = trainer.epoch
+    result["seconds"] = round(seconds, 3)
+    result["stop_reason"] = trainer.stop_reason or f"reached {cfg['train']['epochs']} epochs"
+    if "val_loss" in h and h["val_loss"]:
+        vals = np.asarray(h["val_loss"], dtype=float)
+        best = int(np.nanargmin(vals)) if np.isfinite(vals).any() else None
+        if best is not None:
+            result["best_epoch"] = best + 1
+            result["best_val_loss"] = float(vals[best])
+    result["dataset"] = data.name
+    result["task"] = data.task
+    result["seed"] = cfg["train"]["seed"]
+    return result
+
+
+def _plain(obj: Any) -> Any:
+    from ._common import json_ready
+
+    return json_ready(obj)
+
+
+def _plot(history: dict[str, list[float]], path: Path, title: str, verbose: int) -> None:
+    try:
+        from ..viz.curves import plot_history
+
+        plot_history(history, path, title=title)
+    except ImportError as err:
+        if verbose:
+            print(f"note: curves.png not drawn ({err})", file=sys.stderr)
+
+
+def _print_result(summary: dict[str, Any]) -> None:
+    parts = []
+    for split in ("train", "val", "test"):
+        if split in summary:
+            parts.append(split + " " + " ".join(f"{k} {v:.4f}" for k, v in summary[split].items()))
+    print(" · ".join(parts))
+    print(
+        f"{summary['epochs']} epochs in {summary['seconds']:.1f} s ({summary['stop_reason']}); "
+        f"run saved in {summary['run_dir']}",
+        flush=True,
+    )

@@ -1,0 +1,823 @@
+"""Run configuration: one schema for the TOML file, the dotted flags and ``gradstep train --help``.
+
+A run is described by nested TOML tables ([data], [model], [loss], [optimizer], [schedule],
+[train], [stop], [output]); every key is also a flag (``--optimizer.lr 0.01``, ``-`` and ``_``
+interchangeable) and flags override the file. Each key has a kind, a default, the values it
+allows and a line of help. Defaults marked "auto" depend on the data or the optimizer; the
+command line settles them when it builds the run and writes the values it used into the run's
+config.toml, whose [meta] table (seed, versions, architecture) is ignored when it is read back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import tomli_w
+
+__all__ = [
+    "AUTO",
+    "LAYER_FIELDS",
+    "NONE",
+    "OPTIMIZERS",
+    "SCHEMA",
+    "SECTIONS",
+    "ConfigError",
+    "Key",
+    "config_hash",
+    "defaults",
+    "dumps",
+    "format_help",
+    "get",
+    "load_file",
+    "normalize_key",
+    "parse_value",
+    "resolve",
+    "suggest_key",
+    "unused_keys",
+]
+
+AUTO = "auto"
+NONE = "none"
+SECTIONS = ("data", "model", "loss", "optimizer", "schedule", "train", "stop", "output")
+
+
+class ConfigError(ValueError):
+    """A config file or flag is wrong; the message names the key (or file) and the fix."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: ``path`` is "section.name"; ``kind`` one of int, float, bool, str,
+    choice, ints, floats, strs, batch, table, layers. ``auto`` / ``optional`` allow the strings
+    "auto" / "none"; ``applies`` says when the key is used (unused keys are left out of a run's
+    config.toml, and setting one to a non-default value is an error)."""
+
+    path: str
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    auto: bool = False
+    optional: bool = False
+    length: int | None = None
+    applies: Callable[[dict], bool] | None = None
+    applies_text: str = ""
+
+    @property
+    def section(self) -> str:
+        return self.path.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.path.split(".", 1)[1]
+
+
+def _when(key: str, *values: str) -> tuple[Callable[[dict], bool], str]:
+    section, name = key.split(".")
+    shown = " or ".join(repr(v) for v in values)
+    return (lambda cfg: cfg[section][name] in values), f"{key} = {shown}"
+
+
+def _opt(*names: str) -> dict[str, Any]:
+    fn, text = _when("optimizer.name", *names)
+    return {"applies": fn, "applies_text": text}
+
+
+def _sched(*names: str) -> dict[str, Any]:
+    fn, text = _when("schedule.name", *names)
+    return {"applies": fn, "applies_text": text}
+
+
+_FILE_DATA = {"applies": lambda c: bool(c["data"]["path"]), "applies_text": "data.path is set"}
+_BUILTIN = {"applies": lambda c: not c["data"]["path"], "applies_text": "data.path is not set"}
+_MLP = {
+    "applies": lambda c: not c["model"]["layer"],
+    "applies_text": "no [[model.layer]] tables are given",
+}
+_HIDDEN = {
+    "applies": lambda c: not c["model"]["layer"] and not c["model"]["layers"],
+    "applies_text": "neither model.layers nor [[model.layer]] is given",
+}
+_EARLY = {
+    "applies": lambda c: c["stop"]["patience"] != NONE,
+    "applies_text": "stop.patience is set",
+}
+
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
+SCHEDULES = (
+    "none",
+    "warmup_cosine",
+    "warmup_linear",
+    "warmup_constant",
+    "step",
+    "exponential",
+    "cosine",
+    "plateau",
+)
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
+LOSSES = ("auto", "cross_entropy", "mse", "sse", "l1")
+METRICS = ("accuracy", "precision", "recall", "f1", "mse", "mae", "r2", "max_error")
+
+# fmt: off
+_KEYS: list[Key] = [
+    # -- data
+    Key("data.name", "str", "digits",
+        "built-in dataset (list: gradstep datasets)", **_BUILTIN),
+    Key("data.path", "str", "",
+        "a .csv or .npz file to train on instead of a built-in dataset"),
+    Key("data.target", "str", "label", "target column of the CSV file (npz: array 'y')",
+        **_FILE_DATA),
+    Key("data.task", "choice", "auto", "task of the file's target (auto: integers/strings are "
+        "classes, other numbers regression)", choices=("auto", "classification", "regression"),
+        **_FILE_DATA),
+    Key("data.val_fraction", "float", 0.15, "share of the file's rows kept for validation",
+        low=0.0, high=1.0, high_open=True, **_FILE_DATA),
+    Key("data.test_fraction", "float", 0.15, "share of the file's rows kept for the test",
+        low=0.0, high=1.0, high_open=True, **_FILE_DATA),
+    Key("data.seed", "int", 0, "seed of the train/val/test split (and of generated data)",
+        low=0),
+    Key("data.standardize", "bool", True,
+        "standardise the features with the training part's mean and std"),
+    Key("data.batch_size", "batch", 32,
+        'samples per step: 1 (stochastic), k (mini-batch) or "full" (full-batch)'),
+    Key("data.shuffle", "bool", True, "reshuffle the training samples every epoch"),
+    Key("data.options", "table", {},
+        "dataset options, e.g. --data.options.noise 0.2 (see gradstep datasets)", **_BUILTIN),
+    # -- model
+    Key("model.hidden", "ints", [128, 64],
+        "hidden layer widths of the MLP; input and output widths come from the data", **_HIDDEN),
+    Key("model.layers", "ints", [],
+        "all layer widths of the MLP, input and output included (instead of hidden)", **_MLP),
+    Key("model.activation", "choice", "relu", "activation after each hidden layer",
+        choices=ACTIVATIONS, **_MLP),
+    Key("model.output_activation", "choice", "none",
+        "activation on the outputs (none: logits, which cross-entropy expects)",
+        choices=("none", "sigmoid", "tanh"), **_MLP),
+    Key("model.dropout", "float", 0.0, "dropout probability after each hidden activation",
+        low=0.0, high=1.0, high_open=True, **_MLP),
+    Key("model.layer", "layers", [],
+        "explicit layers, as [[model.layer]] tables: {type=\"linear\", out=128}, "
+        "{type=\"relu\"}, {type=\"dropout\", p=0.2}, ..."),
+    Key("model.dtype", "choice", "float32", "floating-point type of the weights",
+        choices=("float32", "float64")),
+    # -- loss
+    Key("loss.name", "choice", AUTO,
+        "loss (auto: cross_entropy for classification, mse for regression)", choices=LOSSES),
+    Key("loss.label_smoothing", "float", AUTO,
+        "label smoothing ε of the cross-entropy (auto: 0.1, a mild regulariser; 0: plain loss)",
+        low=0.0, high=1.0, high_open=True, auto=True,
+        applies=lambda c: c["loss"]["name"] in (AUTO, "cross_entropy"),
+        applies_text="loss.name = 'cross_entropy' (or auto for classification)"),
+    Key("loss.reduction", "choice", AUTO,
+        "how per-sample losses combine (auto: mean; sum for sse, the textbook's E)",
+        choices=(AUTO, "mean", "sum")),
+    # -- optimizer
+    Key("optimizer.name", "choice", "adam",
+        "optimizer (momentum = sgd with momentum)", choices=OPTIMIZERS),
+    Key("optimizer.lr", "float", AUTO, "learning rate (the textbook's α or η); auto: sgd 0.1, "
+        "momentum 0.05, adagrad 0.05, rmsprop 0.002, adam/adamw 0.003", low=0.0, auto=True),
+    Key("optimizer.momentum", "float", AUTO,
+        "momentum coefficient μ (auto: 0.9 for momentum, else 0)", low=0.0, high=1.0,
+        high_open=True, auto=True, **_opt("sgd", "momentum", "rmsprop")),
+    Key("optimizer.dampening", "float", 0.0, "dampening of the momentum", low=0.0, high=1.0,
+        **_opt("sgd", "momentum")),
+    Key("optimizer.nesterov", "bool", False, "Nesterov momentum", **_opt("sgd", "momentum")),
+    Key("optimizer.momentum_form", "choice", "torch",
+        "torch: buf = μ·buf + g, p -= lr·buf; textbook: v = μ·v + lr·g, p -= v",
+        choices=("torch", "textbook"), **_opt("sgd", "momentum")),
+    Key("optimizer.weight_decay", "float", AUTO,
+        "L2 penalty (adamw: decoupled decay); auto: 0.01 for adamw, else 0", low=0.0, auto=True),
+    Key("optimizer.betas", "floats", [0.9, 0.999], "Adam's β1, β2", low=0.0, high=1.0,
+        high_open=True, length=2, **_opt("adam", "adamw")),
+    Key("optimizer.eps", "float", AUTO, "term added to the denominator (auto: 1e-10 for "
+        "adagrad, else 1e-8)", low=0.0, auto=True, **_opt("adagrad", "rmsprop", "adam", "adamw")),
+    Key("optimizer.amsgrad", "bool", False, "AMSGrad variant", **_opt("adam", "adamw")),
+    Key("optimizer.alpha", "float", 0.99, "RMSprop's decay of the squared-gradient average",
+        low=0.0, high=1.0, high_open=True, **_opt("rmsprop")),
+    Key("optimizer.centered", "bool", False, "centred RMSprop", **_opt("rmsprop")),
+    Key("optimizer.eps_inside_sqrt", "bool", False, "textbook form: sqrt(v + eps)",
+        **_opt("adagrad", "rmsprop")),
+    Key("optimizer.lr_decay", "float", 0.0, "Adagrad's learning-rate decay", low=0.0,
+        **_opt("adagrad")),
+    Key("optimizer.initial_accumulator_value", "float", 0.0, "Adagrad's starting sum G0",
+        low=0.0, **_opt("adagrad")),
+    # -- schedule
+    Key("schedule.name", "choice", "warmup_cosine", "learning-rate schedule", choices=SCHEDULES),
+    Key("schedule.warmup_epochs", "float", 1.0,
+        "warm-up length in epochs (when warmup_steps is auto)", low=0.0,
+        **_sched("warmup_cosine", "warmup_linear", "warmup_constant")),
+    Key("schedule.warmup_steps", "int", AUTO,
+        "warm-up length in optimizer steps (auto: warmup_epochs × batches per epoch)", low=0,
+        auto=True, **_sched("warmup_cosine", "warmup_linear", "warmup_constant")),
+    Key("schedule.min_lr", "float", 0.0, "learning rate at the end of the decay", low=0.0,
+        **_sched("warmup_cosine", "warmup_linear", "cosine", "plateau")),
+    Key("schedule.step_size", "int", 10, "epochs between two decays", low=1, **_sched("step")),
+    Key("schedule.gamma", "float", AUTO, "decay factor (auto: 0.1 for step, 0.95 for "
+        "exponential)", low=0.0, high=1.0, low_open=True, auto=True,
+        **_sched("step", "exponential")),
+    Key("schedule.factor", "float", 0.1, "lr factor when the validation loss plateaus",
+        low=0.0, high=1.0, low_open=True, high_open=True, **_sched("plateau")),
+    Key("schedule.patience", "int", 5, "epochs without improvement before the lr drops",
+        low=0, **_sched("plateau")),
+    # -- train
+    Key("train.epochs", "int", 20, "epochs to train (the total, when resuming)", low=1),
+    Key("train.seed", "int", 0,
+        "seed of the initial weights and the shuffling (-1: a random seed, recorded)", low=-1),
+    Key("train.verbose", "int", 1, "0 silent, 1 progress (a line per epoch), 2 a line per epoch",
+        low=0, high=2),
+    Key("train.metrics", "strs", AUTO, "metrics to report (auto: accuracy for classification; "
+        "mse, mae, r2 for regression); also top5_accuracy", auto=True),
+    Key("train.grad_clip", "float", 0.0, "clip the gradient norm to this value (0: off)",
+        low=0.0),
+    Key("train.threads", "int", 0,
+        "CPU threads of the linear algebra (0: the library's default; 1 is often fastest for "
+        "small networks or a busy machine)", low=0),
+    # -- stop
+    Key("stop.target_loss", "float", NONE, "stop when the training loss reaches this value",
+        optional=True),
+    Key("stop.max_error", "float", NONE, "stop when the largest |t - o| on the training set "
+        "falls under this tolerance (the textbook's rule)", low=0.0, low_open=True,
+        optional=True),
+    Key("stop.patience", "int", NONE,
+        "early stopping: epochs without improvement of stop.monitor", low=0, optional=True),
+    Key("stop.monitor", "str", "val_loss", "value early stopping watches", **_EARLY),
+    Key("stop.min_delta", "float", 0.0, "smallest change that counts as an improvement",
+        low=0.0, **_EARLY),
+    Key("stop.restore_best", "bool", False, "restore the best epoch's weights when stopping",
+        **_EARLY),
+    Key("stop.time_budget", "float", NONE, "stop after this many seconds of training",
+        low=0.0, low_open=True, optional=True),
+    # -- output
+    Key("output.dir", "str", "runs", "folder that holds the run directories"),
+    Key("output.name", "str", "",
+        "run directory name (empty: time and a hash of the config; never overwrites)"),
+    Key("output.plot", "bool", True, "draw curves.png (needs matplotlib)"),
+]
+
+# fmt: on
+
+SCHEMA: dict[str, Key] = {k.path: k for k in _KEYS}
+
+LAYER_FIELDS: dict[str, dict[str, tuple[str, Any]]] = {
+    # type -> field -> (kind, default); None default = required or filled in
+    "linear": {"out": ("int", None), "in": ("int", None), "bias": ("bool", True)},
+    "relu": {},
+    "sigmoid": {},
+    "tanh": {},
+    "gelu": {},
+    "leaky_relu": {"negative_slope": ("float", 0.01)},
+    "dropout": {"p": ("float", 0.5)},
+    "flatten": {},
+    "batchnorm": {"eps": ("float", 1e-5), "momentum": ("float", 0.1)},
+}
+
+# common misspellings whose closest key difflib would not find
+_ALIASES = {
+    "learning_rate": "optimizer.lr",
+    "lr": "optimizer.lr",
+    "batch": "data.batch_size",
+    "batch_size": "data.batch_size",
+    "epochs": "train.epochs",
+    "epoch": "train.epochs",
+    "dataset": "data.name",
+    "seed": "train.seed",
+    "optimizer": "optimizer.name",
+    "loss": "loss.name",
+    "hidden": "model.hidden",
+    "layers": "model.layers",
+    "activation": "model.activation",
+    "weight_decay": "optimizer.weight_decay",
+    "schedule": "schedule.name",
+    "scheduler": "schedule.name",
+    "warmup": "schedule.warmup_steps",
+    "warmup_steps": "schedule.warmup_steps",
+    "patience": "stop.patience",
+    "out": "output.dir",
+    "output": "output.dir",
+    "dir": "output.dir",
+    "metrics": "train.metrics",
+}
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def normalize_key(text: str) -> str:
+    """``optimizer.weight-decay`` -> ``optimizer.weight_decay`` (``-`` and ``_`` are the same)."""
+    return text.strip().replace("-", "_").lower()
+
+
+def suggest_key(path: str) -> str | None:
+    """The valid key closest to ``path``: by a known alias, then by difflib within the section,
+    then over all keys; None when nothing is close."""
+    section, _, last = normalize_key(path).rpartition(".")
+    if last in _ALIASES:
+        return _ALIASES[last]
+    alias = difflib.get_close_matches(last, list(_ALIASES), n=1, cutoff=0.85)
+    if alias:
+        return _ALIASES[alias[0]]
+    names = {k.name: k.path for k in _KEYS if k.section == section}
+    close = difflib.get_close_matches(last, list(names), n=1, cutoff=0.6)
+    if close:
+        return names[close[0]]
+    close = difflib.get_close_matches(normalize_key(path), list(SCHEMA), n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    everywhere = {k.name: k.path for k in _KEYS}
+    close = difflib.get_close_matches(last, list(everywhere), n=1, cutoff=0.75)
+    return everywhere[close[0]] if close else None
+
+
+def _did_you_mean(path: str, prefix: str = "") -> str:
+    best = suggest_key(path)
+    return f"; did you mean {prefix}{best}?" if best else ""
+
+
+def defaults() -> dict[str, Any]:
+    """The default configuration as nested dicts (fresh copies)."""
+    cfg: dict[str, Any] = {s: {} for s in SECTIONS}
+    for key in _KEYS:
+        cfg[key.section][key.name] = _copy(key.default)
+    return cfg
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def get(cfg: Mapping[str, Any], path: str) -> Any:
+    """``get(cfg, "optimizer.lr")``: the value of a dotted key."""
+    section, name = path.split(".", 1)
+    return cfg[section][name]
+
+
+def parse_value(text: str) -> Any:
+    """A flag's text as a TOML value when it is one (``0.01``, ``true``, ``[64, 10]``), else the
+    text itself (``digits``, ``64,128,10``)."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+# -- checking one value --------------------------------------------------------------------------
+
+
+def _range_text(key: Key) -> str:
+    parts = []
+    if key.low is not None:
+        parts.append(f"{'>' if key.low_open else '>='} {key.low:g}")
+    if key.high is not None:
+        parts.append(f"{'<' if key.high_open else '<='} {key.high:g}")
+    return " and ".join(parts)
+
+
+def _in_range(key: Key, v: float) -> bool:
+    if key.low is not None and (v < key.low or (key.low_open and v == key.low)):
+        return False
+    if key.high is not None and (v > key.high or (key.high_open and v == key.high)):
+        return False
+    return True
+
+
+def _expect(key: Key) -> str:
+    kinds = {
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "str": "a string",
+        "choice": "one of " + ", ".join(key.choices),
+        "ints": "a list of integers (64,128,10)",
+        "floats": "a list of numbers",
+        "strs": "a list of names (accuracy,f1)",
+        "batch": 'a positive integer or "full"',
+        "table": "a table of options",
+        "layers": "a list of layer tables",
+    }
+    text = kinds[key.kind]
+    if key.kind in ("int", "float", "floats") and _range_text(key):
+        text += " " + _range_text(key)
+    if key.length:
+        text += f" ({key.length} of them)"
+    extra = [s for s, ok in ((AUTO, key.auto), (NONE, key.optional)) if ok]
+    if extra:
+        text += " or " + " / ".join(f'"{s}"' for s in extra)
+    return text
+
+
+class _Bad(Exception):
+    """Internal: a value does not fit its key (turned into a ConfigError naming the origin)."""
+
+
+def _number(v: Any, integer: bool) -> float | int:
+    if isinstance(v, bool):
+        raise _Bad
+    if isinstance(v, str):
+        try:
+            v = int(v) if integer else float(v)
+        except ValueError:
+            raise _Bad from None
+    if integer:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int):
+            raise _Bad
+        return v
+    if not isinstance(v, int | float) or not math.isfinite(v):
+        raise _Bad
+    return float(v)
+
+
+def _boolean(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "yes", "on", "1"):
+            return True
+        if low in ("false", "no", "off", "0"):
+            return False
+    raise _Bad
+
+
+def _listed(v: Any) -> list[Any]:
+    if isinstance(v, list):
+        return v
+    if isinstance(v, str):
+        text = v.strip().strip("[]")
+        return [p.strip() for p in text.split(",") if p.strip()] if text else []
+    return [v]
+
+
+def _check(key: Key, v: Any) -> Any:
+    """The value ``v`` converted to ``key``'s kind; raises _Bad when it does not fit."""
+    if key.auto and isinstance(v, str) and v.strip().lower() == AUTO:
+        return AUTO
+    if key.optional and isinstance(v, str) and v.strip().lower() in (NONE, "off"):
+        return NONE
+    kind = key.kind
+    if kind in ("int", "float"):
+        n = _number(v, kind == "int")
+        if not _in_range(key, n):
+            raise _Bad
+        return n
+    if kind == "bool":
+        return _boolean(v)
+    if kind == "str":
+        if not isinstance(v, str):
+            raise _Bad
+        return v
+    if kind == "choice":
+        if not isinstance(v, str):
+            raise _Bad
+        low = v.strip().lower().replace("-", "_")
+        if low not in key.choices:
+            raise _Bad
+        return low
+    if kind == "batch":
+        if isinstance(v, str) and v.strip().lower() == "full":
+            return "full"
+        n = _number(v, True)
+        if n < 1:
+            raise _Bad
+        return n
+    if kind in ("ints", "floats"):
+        out = [_number(x, kind == "ints") for x in _listed(v)]
+        if kind == "ints" and any(x < 1 for x in out):
+            raise _Bad
+        if kind == "floats" and not all(_in_range(key, x) for x in out):
+            raise _Bad
+        if key.length is not None and len(out) != key.length:
+            raise _Bad
+        return out
+    if kind == "strs":
+        out = _listed(v)
+        if not all(isinstance(x, str) and x for x in out):
+            raise _Bad
+        return [x.strip().lower() for x in out]
+    raise AssertionError(kind)  # tables and layers are checked by their own functions
+
+
+def _check_value(key: Key, v: Any, origin: str) -> Any:
+    try:
+        value = _check(key, v)
+    except _Bad:
+        shown = v if not isinstance(v, str) else repr(v)
+        raise ConfigError(f"{origin} must be {_expect(key)}, got {shown}.") from None
+    if key.path == "train.metrics" and value != AUTO:
+        for m in value:
+            top_k = m.startswith("top") and m.endswith("_accuracy") and m[3:-9].isdigit()
+            if m not in METRICS and not top_k:
+                close = difflib.get_close_matches(m, METRICS, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise ConfigError(
+                    f"{origin} has an unknown metric {m!r}{hint}; use {', '.join(METRICS)} or "
+                    "topK_accuracy."
+                )
+    return value
+
+
+def _check_table(key: Key, value: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{origin} must be a table (e.g. [{key.path}] noise = 0.2).")
+    return {normalize_key(name): v for name, v in value.items()}
+
+
+def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise ConfigError(
+            f'{origin} must be a list of layer tables, e.g. [[model.layer]] type = "linear" '
+            "out = 64."
+        )
+    layers = []
+    for i, item in enumerate(value):
+        where = f"{origin}[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f'{where} must be a table like {{type = "relu"}}, got {item!r}.')
+        item = {normalize_key(k): v for k, v in item.items()}
+        kind = item.get("type")
+        if not isinstance(kind, str):
+            raise ConfigError(f"{where} needs a type: one of {', '.join(LAYER_FIELDS)}.")
+        kind = normalize_key(kind)
+        kind = {"batchnorm1d": "batchnorm", "batch_norm": "batchnorm"}.get(kind, kind)
+        if kind not in LAYER_FIELDS:
+            close = difflib.get_close_matches(kind, list(LAYER_FIELDS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{where} has an unknown type {item['type']!r}{hint}; use one of "
+                f"{', '.join(LAYER_FIELDS)}."
+            )
+        fields = LAYER_FIELDS[kind]
+        layer: dict[str, Any] = {"type": kind}
+        for name, v in item.items():
+            if name == "type":
+                continue
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                allowed = ", ".join(fields) or "no fields"
+                raise ConfigError(
+                    f"{where} ({kind}) has no field {name!r}{hint} ({kind} takes {allowed})."
+                )
+            ftype = fields[name][0]
+            probe = Key(f"{where}.{name}", ftype, None, "", low=0.0 if ftype == "float" else 1)
+            if kind == "dropout" and name == "p":
+                probe = Key("p", "float", None, "", low=0.0, high=1.0, high_open=True)
+            layer[name] = _check_value(probe, v, f"{where}.{name}")
+        for name, (_, default) in fields.items():
+            if name not in layer and default is not None:
+                layer[name] = default
+        layers.append(layer)
+    return layers
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def load_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML config file as nested dicts; a missing or malformed file is a ConfigError."""
+    spath = os.fspath(path)
+    if os.path.isdir(spath):
+        inner = os.path.join(spath, "config.toml")
+        if not os.path.isfile(inner):
+            raise ConfigError(f"{spath} is a folder without a config.toml; pass a .toml file.")
+        spath = inner
+    try:
+        with open(spath, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {spath} does not exist; check the path (examples/ holds ready configs)."
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{spath} is a folder; pass a .toml file.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{spath} is not valid TOML ({err}); fix the file.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{spath} is not a UTF-8 text file; pass a .toml config.") from None
+    return data
+
+
+def _merge_file(cfg: dict[str, Any], data: Mapping[str, Any], where: str, explicit: set[str]):
+    for section, table in data.items():
+        sec = normalize_key(section)
+        if sec == "meta":
+            continue  # written by a run for the record; never read back
+        if sec not in SECTIONS:
+            close = difflib.get_close_matches(sec, SECTIONS, n=1)
+            hint = f"; did you mean [{close[0]}]?" if close else ""
+            raise ConfigError(
+                f"unknown section [{section}] in {where}{hint} (sections: {', '.join(SECTIONS)})."
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{section} in {where} must be a table ([{section}] with keys under it), got "
+                f"{table!r}."
+            )
+        for name, value in table.items():
+            path = f"{sec}.{normalize_key(name)}"
+            key = SCHEMA.get(path)
+            if key is None:
+                raise ConfigError(f"unknown key {section}.{name} in {where}{_did_you_mean(path)}")
+            origin = f"{path} in {where}"
+            cfg[sec][key.name] = _checked(key, value, origin)
+            explicit.add(path)
+
+
+def _checked(key: Key, value: Any, origin: str) -> Any:
+    if key.kind == "table":
+        return _check_table(key, value, origin)
+    if key.kind == "layers":
+        return _check_layers(value, origin)
+    return _check_value(key, value, origin)
+
+
+def _apply_flags(cfg: dict[str, Any], flags: Iterable[tuple[str, str]], explicit: set[str]):
+    for flag, text in flags:
+        path = normalize_key(flag.lstrip("-"))
+        if path.startswith("data.options."):
+            name = path.removeprefix("data.options.")
+            cfg["data"]["options"][name] = parse_value(text)
+            explicit.add("data.options")
+            continue
+        key = SCHEMA.get(path)
+        if key is None:
+            raise ConfigError(
+                f"unknown option --{flag.lstrip('-')}{_did_you_mean(path, '--')} (all options: "
+                "gradstep train --help)"
+            )
+        origin = f"--{path}"
+        if key.kind in ("str", "choice", "batch"):
+            value: Any = text
+        else:
+            value = parse_value(text)
+            if key.kind in ("ints", "floats", "strs") and isinstance(value, str | int | float):
+                value = text if isinstance(value, str) else [value]
+        cfg[key.section][key.name] = _checked(key, value, origin)
+        explicit.add(path)
+
+
+def resolve(
+    data: Mapping[str, Any] | None = None,
+    flags: Iterable[tuple[str, str]] = (),
+    source: str = "the config file",
+    strict: bool = True,
+) -> tuple[dict[str, Any], set[str]]:
+    """Defaults, then the file's ``data``, then ``flags`` ((name, text) pairs, e.g.
+    ("optimizer.lr", "0.01")); every value checked. Returns (config, keys set explicitly).
+
+    With ``strict``, a key set to a non-default value where it is unused (``optimizer.betas``
+    with sgd) is an error, so that nothing given is silently ignored.
+    """
+    cfg = defaults()
+    explicit: set[str] = set()
+    if data:
+        _merge_file(cfg, data, source, explicit)
+    _apply_flags(cfg, flags, explicit)
+    if strict:
+        for path in sorted(explicit):
+            key = SCHEMA[path]
+            if key.applies is not None and not key.applies(cfg) and get(cfg, path) != key.default:
+                raise ConfigError(
+                    f"{path} is set but only used when {key.applies_text}; remove it or change "
+                    "that setting."
+                )
+    return cfg, explicit
+
+
+def unused_keys(cfg: Mapping[str, Any]) -> set[str]:
+    """Keys that do not apply to this configuration (left out of a run's config.toml)."""
+    return {k.path for k in _KEYS if k.applies is not None and not k.applies(cfg)}
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _toml_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_ready(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_toml_ready(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        return value.item()
+    return value
+
+
+def dumps(cfg: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> str:
+    """The configuration as TOML (unused keys left out), with an optional [meta] table last."""
+    skip = unused_keys(cfg)
+    out: dict[str, Any] = {}
+    for section in SECTIONS:
+        table = {}
+        for name, value in cfg[section].items():
+            if f"{section}.{name}" in skip:
+                continue
+            if name in ("options", "layer") and not value:
+                continue
+            table[name] = value
+        out[section] = table
+    if meta:
+        out["meta"] = dict(meta)
+    return _compact_arrays(tomli_w.dumps(_toml_ready(out)))
+
+
+def _compact_arrays(text: str, width: int = 100) -> str:
+    """Put arrays of plain values (tomli_w writes one item per line) on one line, ``[64, 10]``,
+    or, when that is too long, several items per line."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.endswith(" = ["):
+            j = i + 1
+            items = []
+            while j < len(lines) and lines[j].startswith("    ") and lines[j].endswith(","):
+                items.append(lines[j].strip()[:-1])
+                j += 1
+            if j < len(lines) and lines[j] == "]" and all("[" not in it for it in items):
+                joined = f"{line}{', '.join(items)}]"
+                if len(joined) <= width:
+                    out.append(joined)
+                    i = j + 1
+                    continue
+                if all("{" not in it for it in items):
+                    out.append(line)
+                    row = "   "
+                    for it in items:
+                        if len(row) + len(it) + 2 > width:
+                            out.append(row)
+                            row = "   "
+                        row += f" {it},"
+                    out.append(row)
+                    out.append("]")
+                    i = j + 1
+                    continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def config_hash(cfg: Mapping[str, Any]) -> str:
+    """A short hash of what the run computes (the output section left out)."""
+    body = {s: cfg[s] for s in SECTIONS if s != "output"}
+    text = json.dumps(_toml_ready(body), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
+
+
+def _shown_default(key: Key) -> str:
+    d = key.default
+    if isinstance(d, list):
+        return ",".join(str(x) for x in d) if d else "[]"
+    if isinstance(d, bool):
+        return "true" if d else "false"
+    if d == "":
+        return '""'
+    if isinstance(d, dict):
+        return "{}"
+    return str(d)
+
+
+def format_help(width: int = 100) -> str:
+    """Every key of the schema with its default and help, grouped by section."""
+    lines = []
+    metavars = {
+        "int": "N",
+        "float": "X",
+        "bool": "BOOL",
+        "str": "TEXT",
+        "ints": "N,N,..",
+        "floats": "X,X",
+        "strs": "A,B",
+        "batch": "N|full",
+        "table": "",
+        "layers": "TOML",
+    }
+    for section in SECTIONS:
+        lines.append(f"[{section}]")
+        for key in (k for k in _KEYS if k.section == section):
+            meta = metavars.get(key.kind, "")
+            if key.kind == "choice":
+                meta = "|".join(key.choices) if len("|".join(key.choices)) <= 24 else "NAME"
+            flag = f"--{key.path}" + (".NAME VALUE" if key.kind == "table" else f" {meta}")
+            default = _shown_default(key)
+            text = key.help
+            if key.kind == "choice" and meta == "NAME":
+                text += f" ({', '.join(key.choices)})"
+            if key.applies_text:
+                text += f" [when {key.applies_text}]"
+            lines.append(f"  {flag:<40} {default:<13} {text}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
