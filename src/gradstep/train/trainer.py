@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -493,7 +494,9 @@ class Trainer:
 
     # -- saving and resuming -----------------------------------------------------------------------
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The whole training state as (arrays, JSON metadata) — what :meth:`save` writes."""
+        """The whole training state as (arrays, JSON metadata) — what :meth:`save` writes.
+
+        A snapshot: arrays and history are copies, so training on does not change it."""
         from ..io import pack, save_optimizer_state
 
         arrays = pack({"model": self.model.state_dict()})
@@ -522,7 +525,7 @@ class Trainer:
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "rng": _random.get_rng_state(),
             "loader_seed": self.loader_seed,
-            "history": self.history.state_dict(),
+            "history": copy.deepcopy(self.history.state_dict()),
             "stopping": stops,
             "callbacks": cb_states,
         }
