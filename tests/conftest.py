@@ -12,3 +12,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 threadpool_limits(1)
+
+# Datasets cache into a folder of this session, never the user's cache.
+import tempfile  # noqa: E402
+
+os.environ.setdefault("GRADSTEP_CACHE_DIR", tempfile.mkdtemp(prefix="gradstep-cache-"))

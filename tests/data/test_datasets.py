@@ -135,7 +135,8 @@ def test_names_info_and_errors():
         datasets.load("iris", noise=0.1)
 
 
-def test_missing_optional_packages(monkeypatch):
+def test_missing_optional_packages(monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADSTEP_CACHE_DIR", str(tmp_path))  # nothing cached yet
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(
         ImportError, match=r"install gradstep\[datasets\] to use the 'iris' dataset"
@@ -189,3 +190,19 @@ def test_mnist1d_generates_caches_and_keeps_global_rng(monkeypatch, tmp_path):
     np.testing.assert_array_equal(cached.val.arrays[1], bundle.val.arrays[1])
     with pytest.raises(ValueError, match="unknown mnist1d generator argument 'samples'"):
         datasets.load("mnist1d", args={"samples": 10})
+
+
+def test_sklearn_sets_are_cached_and_load_without_sklearn(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from gradstep.data import datasets; d = datasets.load('iris'); "
+        "print(d.train.arrays[0].shape, 'sklearn' in sys.modules)"
+    )
+    env = {**__import__("os").environ, "GRADSTEP_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.stdout.split() == ["(104,", "4)", "True"], first.stderr
+    assert second.stdout.split() == ["(104,", "4)", "False"], second.stderr
+    assert (tmp_path / "sklearn-iris-v1.npz").is_file()

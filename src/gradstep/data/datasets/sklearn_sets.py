@@ -1,26 +1,56 @@
 """The small classic tables bundled with scikit-learn (iris, wine, breast cancer, digits).
 
 scikit-learn ships these files inside its package, so nothing is downloaded; it is an optional
-extra (``gradstep[datasets]``) imported only when one of these sets is loaded.
+extra (``gradstep[datasets]``) imported only when one of these sets is loaded for the first time.
+The arrays are then cached as .npz in the cache folder, since importing scikit-learn costs
+seconds while the file loads in milliseconds.
 """
 
 from __future__ import annotations
 
 import importlib
+import zipfile
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 from .bundle import Bundle, build_bundle
+from .cache import cache_dir, save_npz_atomic
 from .registry import register
 
 __all__ = ["breast_cancer", "digits", "iris", "wine"]
 
 
+_CACHE_VERSION = 1
+
+
 def _sklearn_loader(function: str, name: str) -> Any:
+    """``data``, ``target``, ``feature_names`` and ``target_names`` from the cache or
+    scikit-learn (which then fills the cache; an unwritable cache folder is not an error)."""
+    path = cache_dir() / f"sklearn-{name}-v{_CACHE_VERSION}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return SimpleNamespace(**{k: f[k] for k in f.files})
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass  # a damaged cache file is rebuilt below
     try:
         module = importlib.import_module("sklearn.datasets")
     except ImportError as err:
         raise ImportError(f"install gradstep[datasets] to use the {name!r} dataset") from err
-    return getattr(module, function)()
+    raw = getattr(module, function)()
+    data = SimpleNamespace(
+        data=np.asarray(raw.data),
+        target=np.asarray(raw.target),
+        feature_names=np.asarray([str(f) for f in getattr(raw, "feature_names", [])], dtype=str),
+        target_names=np.asarray([str(t) for t in raw.target_names], dtype=str),
+    )
+    try:
+        save_npz_atomic(path, **vars(data))
+    except OSError:
+        pass
+    return data
 
 
 def _from_sklearn(function: str, name: str, seed: int, standardize: bool, text: str) -> Bundle:
