@@ -1,0 +1,416 @@
+"""Optimizer base: parameter groups, lazily created per-parameter state, and state_dict round trips.
+
+An optimizer sees parameters only: objects with ``.data`` (a backend array, updated in place because
+parameters may be views into one flat buffer), ``.grad`` (an array, or None to skip the parameter)
+and ``.requires_grad``. Subclasses validate their hyperparameters and implement ``_update`` for one
+parameter; the maths lives in a plain function of arrays beside each subclass.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..backend import get_array_module
+
+# Implementation switches found in PyTorch's param groups that mean nothing here; dropped on load.
+_TORCH_ONLY_KEYS = frozenset({"foreach", "fused", "capturable", "differentiable"})
+
+
+class ParamState(MutableMapping):
+    """Per-parameter state keyed by the parameter object itself (by identity, as torch's is).
+
+    Reading a parameter that has no state yet creates an empty dict for it, like torch's
+    ``defaultdict(dict)``.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def __getitem__(self, param: Any) -> dict[str, Any]:
+        item = self._items.get(id(param))
+        if item is None:
+            item = (param, {})
+            self._items[id(param)] = item
+        return item[1]
+
+    def __setitem__(self, param: Any, value: dict[str, Any]) -> None:
+        self._items[id(param)] = (param, value)
+
+    def __delitem__(self, param: Any) -> None:
+        del self._items[id(param)]
+
+    def __contains__(self, param: object) -> bool:
+        return id(param) in self._items
+
+    def __iter__(self) -> Iterator[Any]:
+        return (param for param, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"ParamState({len(self)} parameters)"
+
+
+# -- hyperparameter checks: one sentence naming the argument and the fix ---------------------------
+
+
+def check_number(name: str, value: Any) -> float:
+    """``value`` as a float, or a TypeError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}; pass a float.")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name} must not be NaN; pass a finite number.")
+    return value
+
+
+def check_min(name: str, value: Any, low: float = 0.0, *, strict: bool = False) -> None:
+    """Raise ValueError unless ``value >= low`` (``> low`` when ``strict``)."""
+    v = check_number(name, value)
+    if v < low or (strict and v == low):
+        sign = ">" if strict else ">="
+        raise ValueError(f"{name} must be {sign} {low}, got {value!r}; pass a value {sign} {low}.")
+
+
+def check_unit_interval(name: str, value: Any) -> None:
+    """Raise ValueError unless ``0 <= value < 1`` (decay rates such as Adam's betas)."""
+    v = check_number(name, value)
+    if not 0.0 <= v < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}; pass a value in [0, 1).")
+
+
+def check_bool(name: str, value: Any) -> None:
+    """Raise TypeError unless ``value`` is a bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}; pass a bool.")
+
+
+def _looks_like_parameter(obj: Any) -> bool:
+    return hasattr(obj, "data") and hasattr(obj, "grad")
+
+
+def _copy_value(value: Any) -> Any:
+    """A deep copy of one state entry (arrays copied, numbers kept)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value.copy()
+    return copy.deepcopy(value)
+
+
+class Optimizer:
+    """Base class of gradstep's optimizers, with torch.optim's interface.
+
+    ``params`` is an iterable of parameters, of ``(name, parameter)`` pairs, or of dicts (parameter
+    groups) each with a ``"params"`` entry and optional per-group hyperparameters that override
+    ``defaults``. Each group behaves like a separate optimizer with its own hyperparameters.
+    """
+
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        self._validate_group(defaults)
+        self.defaults = dict(defaults)
+        self.state = ParamState()
+        self.param_groups: list[dict[str, Any]] = []
+        self._scratch: dict[tuple[Any, str, int], Any] = {}
+        if _looks_like_parameter(params) or hasattr(params, "shape"):
+            raise TypeError(
+                "params must be an iterable of parameters or of dicts, got a single "
+                f"{type(params).__name__}; pass [param] or model.parameters()."
+            )
+        if isinstance(params, dict):
+            raise TypeError("params must be an iterable of parameters or of dicts; pass [group].")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "params must be an ordered collection, got a set whose order changes between "
+                "runs; pass a list."
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("params is empty; pass model.parameters() or a non-empty list.")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k not in ("params", "param_names")):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    # -- groups --------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (missing ones from defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(
+                f"param_group must be a dict, got {type(param_group).__name__}; "
+                "pass {'params': [...], 'lr': ...}."
+            )
+        if "params" not in param_group:
+            raise ValueError("param_group has no 'params' entry; pass {'params': [...], ...}.")
+        group = dict(param_group)
+        raw = group["params"]
+        if _looks_like_parameter(raw):
+            raw = [raw]
+        elif isinstance(raw, (set, frozenset)):
+            raise TypeError(
+                "params must be an ordered collection, got a set whose order changes between "
+                "runs; pass a list."
+            )
+        raw = list(raw)
+        params, names = [], []
+        for item in raw:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                names.append(item[0])
+                item = item[1]
+            params.append(item)
+        if names and len(names) != len(params):
+            raise ValueError(
+                "params mixes (name, parameter) pairs with bare parameters; pass one kind only."
+            )
+        for i, p in enumerate(params):
+            if not _looks_like_parameter(p):
+                raise TypeError(
+                    f"params[{i}] is a {type(p).__name__}, not a parameter with .data and .grad; "
+                    "pass model.parameters()."
+                )
+            if getattr(p.data, "dtype", None) is None or p.data.dtype.kind != "f":
+                raise TypeError(
+                    f"params[{i}] has dtype {getattr(p.data, 'dtype', None)}; optimizers update "
+                    "floating-point parameters only."
+                )
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter group holds the same parameter twice; pass each once.")
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in taken for p in params):
+            raise ValueError(
+                "some parameters appear in more than one parameter group; put each in one group."
+            )
+        group["params"] = params
+        if names:
+            group["param_names"] = names
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._validate_group(group)
+        self.param_groups.append(group)
+        self._on_group_added(group)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        """Check one group's hyperparameters (subclasses name each argument in the error)."""
+
+    def _on_group_added(self, group: dict[str, Any]) -> None:
+        """Hook for optimizers whose state exists before the first step (Adagrad)."""
+
+    # -- gradients and steps -------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: ``p.grad = None`` (default) or fill the gradient arrays with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; ``closure`` re-evaluates and returns the
+        loss (called first, with gradient recording on), and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            hyper = self._group_hyper(group)
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if grad.shape != p.data.shape:
+                    raise ValueError(
+                        f"a gradient has shape {tuple(grad.shape)} but its parameter has shape "
+                        f"{tuple(p.data.shape)}; assign gradients of the parameter's shape."
+                    )
+                self._update(p.data, grad, self.state[p], hyper)
+        return loss
+
+    def _group_hyper(self, group: dict[str, Any]) -> Any:
+        """The group's hyperparameters in the form ``_update`` wants (read once per step)."""
+        return group
+
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], hyper: Any) -> None:
+        raise NotImplementedError
+
+    def _run(
+        self, kernel: Callable[..., None], param: Any, grad: Any, states: tuple, hyper: dict
+    ) -> None:
+        """Call ``kernel(param, grad, *states, scratch, **hyper)``, where ``scratch(k)`` gives the
+        k-th private work array shaped like ``param`` (``states`` may hold None for unused state).
+        """
+        kernel(param, grad, *states, lambda k: self._scratch_like(param, k), **hyper)
+
+    def _scratch_like(self, array: Any, slot: int = 0) -> Any:
+        """A private work array of ``array``'s shape and dtype, reused across parameters and steps.
+
+        Buffers are shared by all parameters of one dtype (grown to the largest), so scratch memory
+        is a few times the largest parameter, not the model; they never enter the state.
+        """
+        xp = get_array_module(array)
+        key = (xp.__name__, array.dtype.str, slot)
+        buf = self._scratch.get(key)
+        if buf is None or buf.size < array.size:
+            buf = xp.empty(array.size, dtype=array.dtype)
+            self._scratch[key] = buf
+        return buf[: array.size].reshape(array.shape)
+
+    # -- state_dict ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {index: {name: value}}, "param_groups": [{..., "params": [indices]}]}``.
+
+        Parameters are numbered in group order, as torch does. The result is a deep copy: changing
+        it never changes the optimizer.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p, entries in self.state._items.values():
+            if entries and id(p) in index:
+                state[index[id(p)]] = {k: _copy_value(v) for k, v in entries.items()}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state and hyperparameters saved by :meth:`state_dict`.
+
+        The optimizer must hold the same number of groups with the same number of parameters; every
+        saved array must match its parameter's shape (floating arrays take the parameter's dtype).
+        Nothing changes if a check fails.
+        """
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(
+                "state_dict must be a dict with 'state' and 'param_groups'; pass the result of "
+                "optimizer.state_dict()."
+            )
+        saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"state_dict has {len(saved_groups)} parameter groups but the optimizer has "
+                f"{len(self.param_groups)}; build the optimizer with the same groups."
+            )
+        id_map: dict[int, Any] = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise ValueError(f"state_dict param_groups[{i}] has no 'params' list.")
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"state_dict param_groups[{i}] has {len(saved['params'])} parameters but the "
+                    f"optimizer's group {i} has {len(group['params'])}; build the optimizer with "
+                    "the same parameters."
+                )
+            for idx, p in zip(saved["params"], group["params"]):
+                id_map[int(idx)] = p
+
+        new_state = ParamState()
+        for key, entries in state_dict["state"].items():
+            try:
+                idx = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"state_dict state key {key!r} is not a parameter index."
+                ) from None
+            if idx not in id_map:
+                raise ValueError(
+                    f"state_dict has state for parameter {idx}, which no parameter group lists."
+                )
+            p = id_map[idx]
+            new_state[p] = {
+                name: self._load_value(idx, name, value, p.data) for name, value in entries.items()
+            }
+
+        new_groups = []
+        for group, saved in zip(self.param_groups, saved_groups):
+            new = {k: v for k, v in saved.items() if k not in _TORCH_ONLY_KEYS}
+            if isinstance(new.get("betas"), list):
+                new["betas"] = tuple(new["betas"])
+            new["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new:
+                new["param_names"] = group["param_names"]
+            for key, value in self.defaults.items():
+                new.setdefault(key, value)
+            self._validate_group(new)
+            new_groups.append(new)
+        self.state = new_state
+        self.param_groups = new_groups
+
+    @staticmethod
+    def _load_value(idx: int, name: str, value: Any, param: Any) -> Any:
+        """One saved state entry, checked against its parameter and copied."""
+        if name == "step":
+            step = float(value)
+            return int(step) if step.is_integer() else step
+        if value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return value
+        xp = get_array_module(param)
+        if not isinstance(value, xp.ndarray):
+            value = np.asarray(value)
+        if tuple(value.shape) != tuple(param.shape):
+            raise ValueError(
+                f"state_dict state[{idx}][{name!r}] has shape {tuple(value.shape)} but parameter "
+                f"{idx} has shape {tuple(param.shape)}; load a state saved for this model."
+            )
+        dtype = param.dtype if value.dtype.kind == "f" else value.dtype
+        return xp.array(value, dtype=dtype, copy=True, order="C")
+
+
+# -- shared pieces of the update functions (in place, on backend arrays) ---------------------------
+
+
+def axpy_(xp: Any, alpha: float, x: Any, y: Any, work: Any) -> None:
+    """``y += alpha·x`` in place, as torch's ``y.add_(x, alpha=alpha)``, through ``work`` (an array
+    shaped like ``y``; it may be ``x`` itself, which is then overwritten)."""
+    xp.multiply(x, alpha, out=work)
+    xp.add(y, work, out=y)
+
+
+def effective_grad(
+    xp: Any, param: Any, grad: Any, out: Any, weight_decay: float, maximize: bool
+) -> Any:
+    """torch's ``g = (maximize ? -grad : grad) + weight_decay·param``, in ``out`` when it differs
+    from ``grad`` (``grad`` itself is never written)."""
+    if weight_decay == 0:
+        if not maximize:
+            return grad
+        xp.negative(grad, out=out)
+        return out
+    xp.multiply(param, weight_decay, out=out)
+    if maximize:
+        xp.subtract(out, grad, out=out)
+    else:
+        xp.add(out, grad, out=out)
+    return out
+
+
+def lerp_(xp: Any, avg: Any, target: Any, weight: float, work: Any) -> None:
+    """``avg += weight·(target − avg)`` in place, with torch's two forms for small and large
+    weights (``target − (target − avg)·(1 − weight)`` when ``weight >= 0.5``)."""
+    xp.subtract(target, avg, out=work)
+    if abs(weight) < 0.5:
+        axpy_(xp, weight, work, avg, work)
+    else:
+        xp.multiply(work, 1.0 - weight, out=work)
+        xp.subtract(target, work, out=avg)
