@@ -61,8 +61,10 @@ class no_grad:
         grad_mode.enabled = self._prev
 
     def __call__(self, fn: Callable) -> Callable:
+        mode = type(self)  # no_grad or enable_grad
+
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with mode():
                 return fn(*args, **kwargs)
 
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")

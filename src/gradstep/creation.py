@@ -68,7 +68,10 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     if dtype is None:
         is_int = all(isinstance(v, int | np.integer) for v in (start, end, step))
         dtype = np.int64 if is_int else backend.get_default_dtype()
-    return _make(np.arange(start, end, step, dtype=backend.as_dtype(dtype)), requires_grad)
+    d = backend.as_dtype(dtype)
+    if d.kind == "f":  # values in float64, then rounded once (as torch: no float32 drift)
+        return _make(np.arange(start, end, step, dtype=np.float64).astype(d), requires_grad)
+    return _make(np.arange(start, end, step, dtype=d), requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,

@@ -9,6 +9,8 @@ import numpy as np
 from . import backend
 from .autograd import Function, grad_mode
 
+_new_tensor = object.__new__  # Tensor defines no __new__; calling this directly is the fast path
+
 
 class Tensor:
     """An n-dimensional array that can record the operations applied to it for backpropagation.
@@ -36,7 +38,7 @@ class Tensor:
     @staticmethod
     def _make(data: Any, ctx: Function | None = None) -> Tensor:
         """Wrap an array without copying or checking (the engine's fast path)."""
-        t = Tensor.__new__(Tensor)
+        t = _new_tensor(Tensor)
         t.data = data
         t._grad = None
         t._grad_store = None
@@ -191,7 +193,9 @@ class Tensor:
         return self
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        if copy:  # np.array(t) asks for a copy and trusts us to have made it
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
@@ -245,7 +249,11 @@ class Tensor:
                     f"shape {tuple(self.data.shape)}; reduce it first (e.g. .sum() or .mean()) "
                     "or pass gradient=."
                 )
-            gradient = np.ones_like(self.data)
+            d = self.data
+            if d.ndim == 0:  # the usual scalar loss: a fifth of ones_like's cost
+                gradient = backend.get_array_module(d).array(1, dtype=d.dtype)
+            else:
+                gradient = np.ones_like(d)
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient.data
@@ -261,40 +269,72 @@ class Tensor:
 
 
 def run_backward(root: Tensor, gradient: Any) -> None:
-    """Reverse-mode sweep from ``root``: nodes in reverse topological order, leaves accumulate."""
-    if root._ctx is None:
-        _accumulate_leaf(root, gradient)
-        return
-    # Iterative post-order DFS over non-leaf tensors (no recursion: deep graphs are fine).
-    order: list[Tensor] = []
-    seen = {id(root)}
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-            continue
-        stack.append((t, True))
-        for p in t._ctx.parents:
-            if p._ctx is not None and p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                stack.append((p, False))
-    grads: dict[int, Any] = {id(root): gradient}
-    for t in reversed(order):
+    """Reverse-mode sweep from ``root``: every node after all of its consumers; leaves accumulate.
+
+    A chain (each node with at most one non-leaf input that needs a gradient, as in an MLP) is
+    walked directly: there a tensor's gradient is complete when the walk reaches it, so no sort
+    and no table of pending gradients is needed. At the first node with two or more such inputs
+    the rest of the graph is swept in topological order (:func:`_sweep`).
+    """
+    t, g = root, gradient
+    while True:
+        node = t._ctx
+        if node is None:  # a leaf root
+            _accumulate_leaf(t, g)
+            return
+        if t._retain:
+            _accumulate_leaf(t, g)
+        nxt = nxt_g = pending = None
+        for p, pg, need in zip(node.parents, node.backward(g), node.needs):
+            if pg is None or not need:
+                continue
+            pdata = p.data
+            if pg.shape != pdata.shape:
+                pg = unbroadcast(pg, pdata.shape)
+            if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
+                pg = pg.astype(pdata.dtype)
+            if p._ctx is None:
+                _accumulate_leaf(p, pg)
+            elif nxt is None:
+                nxt, nxt_g = p, pg
+            elif pending is None and p is nxt:
+                nxt_g = nxt_g + pg
+            else:
+                if pending is None:
+                    pending = {id(nxt): nxt_g}
+                    roots = [nxt]
+                key = id(p)
+                prev = pending.get(key)
+                if prev is None:
+                    pending[key] = pg
+                    roots.append(p)
+                else:
+                    pending[key] = prev + pg
+        if pending is not None:
+            _sweep(roots, pending)
+            return
+        if nxt is None:
+            return
+        t, g = nxt, nxt_g
+
+
+def _sweep(roots: list[Tensor], grads: dict[int, Any]) -> None:
+    """Backward through the graph above ``roots`` (non-leaf tensors whose gradients are in
+    ``grads``, keyed by id), each node once, after every node that consumes its output."""
+    for t in _topological_order(roots):
         g = grads.pop(id(t), None)
         if g is None:
             continue
         if t._retain:
             _accumulate_leaf(t, g)
         node = t._ctx
-        in_grads = node.backward(g)
-        for p, pg, need in zip(node.parents, in_grads, node.needs):
+        for p, pg, need in zip(node.parents, node.backward(g), node.needs):
             if pg is None or not need:
                 continue
             pdata = p.data
             if pg.shape != pdata.shape:
                 pg = unbroadcast(pg, pdata.shape)
-            if pg.dtype != pdata.dtype:
+            if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
                 pg = pg.astype(pdata.dtype)
             if p._ctx is None:
                 _accumulate_leaf(p, pg)
@@ -304,11 +344,45 @@ def run_backward(root: Tensor, gradient: Any) -> None:
                 grads[key] = pg if prev is None else prev + pg
 
 
+def _topological_order(roots: list[Tensor]) -> list[Tensor]:
+    """Non-leaf tensors that need a gradient, reachable from ``roots``: each before its inputs.
+
+    Iterative depth-first search (deep graphs are fine): a tensor is appended once all of its
+    inputs are finished, and the reversed list is the order backward needs.
+    """
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    for r in roots:
+        if id(r) in seen:
+            continue
+        seen.add(id(r))
+        stack = [(r, iter(r._ctx.parents))]
+        while stack:
+            t, inputs = stack[-1]
+            for p in inputs:
+                if p._ctx is not None and p.requires_grad and id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(p._ctx.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(t)
+    order.reverse()
+    return order
+
+
 def _accumulate_leaf(p: Tensor, g: Any) -> None:
-    """Add ``g`` into ``p.grad``, reusing the gradient storage kept from earlier steps."""
+    """Add ``g`` into ``p.grad``, reusing the gradient storage kept from earlier steps.
+
+    ``g`` may already be that storage (an op wrote into it, see :func:`grad_buffer`): then it is
+    only exposed as ``.grad``, with no copy.
+    """
     cur = p._grad
     if cur is None:
         store = p._grad_store
+        if g is store:
+            p._grad = store
+            return
         if store is not None and store.shape == g.shape and store.dtype == p.data.dtype:
             np.copyto(store, g)
         else:
@@ -317,6 +391,27 @@ def _accumulate_leaf(p: Tensor, g: Any) -> None:
         p._grad = store
     else:
         cur += g
+
+
+def grad_buffer(node: Function, i: int) -> Any:
+    """An array ``node.backward`` may write the whole gradient of its input ``i`` into, or None.
+
+    That is the storage a leaf keeps from earlier steps while its ``.grad`` reads None (after
+    ``zero_grad()``), unless the leaf is also another input of the same node (whose gradient
+    would then be copied over it). An op that writes there with ``out=`` and returns the array
+    spares an allocation and a copy of a whole gradient: the engine just exposes it as ``.grad``.
+    """
+    parents = node.parents
+    t = parents[i]
+    if t._grad is not None or t._ctx is not None:
+        return None
+    store = t._grad_store
+    if store is None or store.shape != t.data.shape or store.dtype != t.data.dtype:
+        return None
+    for j, p in enumerate(parents):
+        if p is t and j != i:
+            return None
+    return store
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -331,16 +426,62 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
 
 
 def apply(node: Function, *tensors: Tensor) -> Tensor:
-    """Run ``node.forward`` on the tensors' arrays; record the node when a gradient is needed."""
-    if grad_mode.enabled:
+    """Run ``node.forward`` on the tensors' arrays; record the node when a gradient is needed.
+
+    Recording sets ``node.needs`` (each input's ``requires_grad``) and ``node.parents`` before
+    ``forward`` runs; otherwise ``node.needs`` is None. One to three inputs, the common cases,
+    are spelled out so that no temporary lists are built.
+    """
+    ctx = None
+    n = len(tensors)
+    if n == 1:
+        a = tensors[0]
+        if a.requires_grad and grad_mode.enabled:
+            node.needs = (a.requires_grad,)
+            node.parents = tensors
+            ctx = node
+        else:
+            node.needs = None
+        out = node.forward(a.data)
+    elif n == 2:
+        a, b = tensors
+        ra, rb = a.requires_grad, b.requires_grad
+        if (ra or rb) and grad_mode.enabled:
+            node.needs = (ra, rb)
+            node.parents = tensors
+            ctx = node
+        else:
+            node.needs = None
+        out = node.forward(a.data, b.data)
+    elif n == 3:
+        a, b, c = tensors
+        ra, rb, rc = a.requires_grad, b.requires_grad, c.requires_grad
+        if (ra or rb or rc) and grad_mode.enabled:
+            node.needs = (ra, rb, rc)
+            node.parents = tensors
+            ctx = node
+        else:
+            node.needs = None
+        out = node.forward(a.data, b.data, c.data)
+    else:
         needs = tuple([t.requires_grad for t in tensors])
-        if True in needs:
+        if True in needs and grad_mode.enabled:
             node.needs = needs
             node.parents = tensors
-            out = node.forward(*[t.data for t in tensors])
-            return Tensor._make(out, node)
-    node.needs = None
-    return Tensor._make(node.forward(*[t.data for t in tensors]))
+            ctx = node
+        else:
+            node.needs = None
+        out = node.forward(*[t.data for t in tensors])
+    if type(out) is not np.ndarray and isinstance(out, np.generic):
+        out = np.asarray(out)  # NumPy reductions give scalars; a tensor always holds an array
+    t = _new_tensor(Tensor)
+    t.data = out
+    t._grad = None
+    t._grad_store = None
+    t._retain = False
+    t._ctx = ctx
+    t.requires_grad = ctx is not None
+    return t
 
 
 def _looks_like_device(a: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Operators and methods of Tensor, bound to the functional ops (kept apart so tensor.py stays small)."""
+"""Operators and methods of Tensor, bound to the functional ops (kept apart from tensor.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 def install(cls: type) -> None:
     """Attach Python operators and PyTorch-named methods to the Tensor class."""
+    import numpy as np
+
     from .functional import activation as A
     from .functional import arithmetic as M
     from .functional import reduce as R
@@ -27,7 +29,7 @@ def install(cls: type) -> None:
     def _cmp(op):
         def f(self, other):
             o = other.data if isinstance(other, cls) else other
-            return cls._make(op(self.data, o))
+            return cls._make(np.asarray(op(self.data, o)))  # 0-d: an array, not a scalar
 
         return f
 
@@ -102,10 +104,10 @@ def install(cls: type) -> None:
     cls.mT = property(lambda self: S.transpose(self, -2, -1))
 
     def all_(self, dim=None):
-        return cls._make(self.data.all() if dim is None else self.data.all(axis=dim))
+        return cls._make(np.asarray(self.data.all(axis=dim)))
 
     def any_(self, dim=None):
-        return cls._make(self.data.any() if dim is None else self.data.any(axis=dim))
+        return cls._make(np.asarray(self.data.any(axis=dim)))
 
     def zero_(self):
         self.data[...] = 0

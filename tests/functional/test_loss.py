@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracle import close as _close
 
 import gradstep as gs
 from gradstep import functional as F
 from gradstep.autograd import gradcheck
 
-RTOL, ATOL = 1e-10, 1e-12
 FAST = settings(max_examples=20, deadline=None)
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -25,12 +25,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def _close(actual, expected) -> None:
-    if isinstance(expected, torch.Tensor):
-        expected = expected.detach().numpy()
-    np.testing.assert_allclose(np.asarray(actual), expected, rtol=RTOL, atol=ATOL)
 
 
 def _t(a) -> torch.Tensor | None:

@@ -42,7 +42,7 @@ class ReLU(Function):
 
     def forward(self, a):
         self.mask = a > 0
-        return a * self.mask
+        return np.maximum(a, 0)  # not a * mask: -inf * 0 would give nan
 
     def backward(self, g):
         return (g * self.mask,)

@@ -1,4 +1,4 @@
-"""Elementwise arithmetic, matmul and the elementwise math functions: forward and backward side by side.
+"""Elementwise arithmetic, matmul and the elementwise math functions: forward and backward together.
 
 Binary ops follow PyTorch's type promotion; a Python number never changes a float tensor's dtype.
 """
@@ -118,11 +118,13 @@ class Pow(Function):
 
     def backward(self, g):
         a, b, n = self.a, self.b, self.needs
-        ga = g * b * a ** (b - 1) if n[0] else None
-        gb = None
+        ga = gb = None
+        if n[0]:  # d(a**b)/da is 0 where b == 0 (PyTorch), not 0 * 0**-1 = nan
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = g * np.where(b == 0, 0.0, b * a ** (b - 1))
         if n[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = np.where(a == 0, 0.0, g * self.out * np.log(a)).astype(self.out.dtype)
+                gb = np.where((a == 0) & (b >= 0), 0.0, g * self.out * np.log(a))
         return ga, gb
 
 
@@ -354,8 +356,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     if ka != kb:
         raise ValueError(
             f"matmul shapes {tuple(a.data.shape)} and {tuple(b.data.shape)} do not match: the "
-            f"last dim of the first ({ka}) must equal the {'first' if b.data.ndim == 1 else 'second-to-last'} "
-            f"dim of the second ({kb})."
+            f"last dim of the first ({ka}) must equal the "
+            f"{'first' if b.data.ndim == 1 else 'second-to-last'} dim of the second ({kb})."
         )
     a, b = _promote_pair(a, b)
     return apply(Matmul(), a, b)
@@ -461,6 +463,9 @@ def clamp(a: Any, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - P
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min or max.")
     a = as_tensor(a)
+    for bound in (min, max):  # an integer tensor with a float bound gives a float result
+        if isinstance(bound, float) and a.data.dtype.kind != "f":
+            a = cast(a, backend.get_default_dtype())
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = a
         if min is not None:

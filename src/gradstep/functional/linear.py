@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from ..tensor import Tensor, apply, as_tensor
+from ..tensor import Tensor, apply, as_tensor, grad_buffer
 from .arithmetic import _promote_pair, cast
 
 
@@ -29,30 +29,31 @@ class Linear(Function):
         n = self.needs
         x, w = self.x, self.w
         gx = g @ w if n[0] else None
-        gw = gb = None
-        if x.ndim == 2:
-            if n[1]:
-                gw = g.T @ x
-            if len(n) > 2 and n[2]:
-                gb = g.sum(axis=0)
-        else:
-            g2 = g.reshape(-1, g.shape[-1])
-            if n[1]:
-                gw = g2.T @ x.reshape(-1, x.shape[-1])
-            if len(n) > 2 and n[2]:
-                gb = g2.sum(axis=0)
-        return (gx, gw, gb) if len(n) > 2 else (gx, gw)
+        if x.ndim != 2:
+            g = g.reshape(-1, g.shape[-1])
+            x = x.reshape(-1, x.shape[-1])
+        # dW and db are whole gradients: write them into the parameters' kept storage if free.
+        gw = None
+        if n[1]:
+            if g.shape[0] == 1:  # one sample: dW is an outer product, much cheaper broadcast
+                gw = np.multiply(g.T, x, out=grad_buffer(self, 1))
+            else:
+                gw = np.matmul(g.T, x, out=grad_buffer(self, 1))
+        if len(n) == 2:
+            return gx, gw
+        gb = np.add.reduce(g, axis=0, out=grad_buffer(self, 2)) if n[2] else None
+        return gx, gw, gb
 
 
 def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """x Wᵀ + b with W shaped (out_features, in_features), as ``torch.nn.functional.linear``."""
-    w = as_tensor(weight)
+    w = weight if isinstance(weight, Tensor) else as_tensor(weight)
     wd = w.data
     if not isinstance(input, Tensor):  # raw data: take the layer's dtype
         input = np.asarray(input)
         if input.dtype != wd.dtype and input.dtype.kind in "biuf":
             input = input.astype(wd.dtype)
-    x = as_tensor(input)
+    x = input if isinstance(input, Tensor) else as_tensor(input)
     xd = x.data
     if wd.ndim != 2:
         raise ValueError(f"linear weight must be 2-D (out, in), got shape {tuple(wd.shape)}.")
@@ -69,13 +70,13 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
                 x = cast(x, wd.dtype)
     if bias is None:
         return apply(Linear(), x, w)
-    b = as_tensor(bias)
-    if b.data.shape != (wd.shape[0],):
-        raise ValueError(
-            f"linear bias must have shape ({wd.shape[0]},), got {tuple(b.data.shape)}."
-        )
-    if b.data.dtype != x.data.dtype:
-        b = cast(b, x.data.dtype)
+    b = bias if isinstance(bias, Tensor) else as_tensor(bias)
+    bd = b.data
+    if bd.shape != (wd.shape[0],):
+        raise ValueError(f"linear bias must have shape ({wd.shape[0]},), got {tuple(bd.shape)}.")
+    dt = x.data.dtype
+    if bd.dtype is not dt and bd.dtype != dt:
+        b = cast(b, dt)
     return apply(Linear(), x, w, b)
 
 

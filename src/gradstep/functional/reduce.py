@@ -13,7 +13,7 @@ from ..tensor import Tensor, apply, as_tensor
 
 
 def _norm_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
-    """Normalise ``dim`` (int, tuple or None) to a tuple of non-negative axes, with a clear error."""
+    """Normalise ``dim`` (int, tuple or None) to a tuple of non-negative axes, or a clear error."""
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
@@ -130,21 +130,30 @@ def std(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
 
 
 class MaxAll(Function):
-    """max/min over all elements; the gradient is shared evenly among tied extremes (PyTorch)."""
+    """max/min over ``dims`` (all elements when None); the gradient is shared evenly among tied
+    extremes, a NaN counting as the extreme (PyTorch's rule for max() and amax/amin)."""
 
-    def __init__(self, is_max):
-        self.is_max = is_max
+    def __init__(self, is_max, dims=None, keepdim=False):
+        self.is_max, self.dims, self.keepdim = is_max, dims, keepdim
 
     def forward(self, a):
         if a.size == 0:
-            raise ValueError("max()/min() of an empty tensor has no value; pass a non-empty tensor.")
+            raise ValueError(
+                "max()/min() of an empty tensor has no value; pass a non-empty tensor."
+            )
         self.a = a
-        self.out = a.max() if self.is_max else a.min()
-        return np.asarray(self.out)
+        red = a.max if self.is_max else a.min
+        self.out = out = red(axis=self.dims, keepdims=True)
+        if self.keepdim:
+            return out
+        return out.reshape(()) if self.dims is None else np.squeeze(out, self.dims)
 
     def backward(self, g):
-        mask = self.a == self.out
-        return (mask * (g / mask.sum()),)
+        a, out = self.a, self.out
+        mask = (a == out) | (np.isnan(a) & np.isnan(out))
+        if self.dims is not None and not self.keepdim:
+            g = np.expand_dims(g, self.dims)
+        return (mask * (g / mask.sum(axis=self.dims, keepdims=True, dtype=g.dtype)),)
 
 
 class MaxDim(Function):
@@ -208,13 +217,16 @@ def min(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # 
 
 
 def amax(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    r = max(a, dim, keepdim)
-    return r if isinstance(r, Tensor) else r.values
+    """Largest values over ``dim`` (an int, a tuple, or all dims when None or ``()``); tied
+    maxima share the gradient evenly, as ``torch.amax``."""
+    a = as_tensor(a)
+    return apply(MaxAll(True, _norm_dims(dim, a.data.ndim) or None, keepdim), a)
 
 
 def amin(a: Any, dim: Any = None, keepdim: bool = False) -> Tensor:
-    r = min(a, dim, keepdim)
-    return r if isinstance(r, Tensor) else r.values
+    """Smallest values over ``dim``; tied minima share the gradient evenly, as ``torch.amin``."""
+    a = as_tensor(a)
+    return apply(MaxAll(False, _norm_dims(dim, a.data.ndim) or None, keepdim), a)
 
 
 def argmax(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
@@ -224,7 +236,7 @@ def argmax(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) 
     if d is None:
         return Tensor._make(np.asarray(a.data.argmax(), dtype=np.int64))
     (d,) = _norm_dims(d, a.data.ndim)
-    return Tensor._make(a.data.argmax(axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+    return Tensor._make(np.asarray(a.data.argmax(axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def argmin(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
@@ -233,14 +245,16 @@ def argmin(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) 
     if d is None:
         return Tensor._make(np.asarray(a.data.argmin(), dtype=np.int64))
     (d,) = _norm_dims(d, a.data.ndim)
-    return Tensor._make(a.data.argmin(axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+    return Tensor._make(np.asarray(a.data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
 
 
 def logsumexp(a: Any, dim: Any, keepdim: bool = False) -> Tensor:
-    """log Σ exp(a) along ``dim``, computed stably (shifted by the maximum)."""
-    a = as_tensor(a)
-    (d,) = _norm_dims(dim, a.data.ndim)
-    return apply(LogSumExp(d, keepdim), a)
+    """log Σ exp(a) along ``dim`` (an int or a tuple), computed stably (shifted by the maximum);
+    integer tensors give the default float dtype, as in PyTorch."""
+    from .arithmetic import _to_float_tensor
+
+    a = _to_float_tensor(a)
+    return apply(LogSumExp(_norm_dims(dim, a.data.ndim), keepdim), a)
 
 
 class LogSumExp(Function):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor, apply, as_tensor
 from .reduce import _norm_dims
@@ -49,7 +50,9 @@ def flatten(a: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(a, (1,))
     s, e = _norm_dims((start_dim, end_dim), nd)
     if s > e:
-        raise ValueError(f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim}).")
+        raise ValueError(
+            f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim})."
+        )
     shp = a.data.shape
     new = shp[:s] + (int(np.prod(shp[s : e + 1])),) + shp[e + 1 :]
     return apply(Reshape(new), a)
@@ -79,9 +82,9 @@ def transpose(a: Any, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
     a = as_tensor(a)
     nd = a.data.ndim
+    d0, d1 = _norm_dims((dim0, dim1), nd)  # validated even when there is nothing to swap
     if nd < 2:
         return a
-    d0, d1 = _norm_dims((dim0, dim1), nd)
     dims = list(range(nd))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return apply(Permute(tuple(dims)), a)
@@ -132,13 +135,10 @@ def _unwrap_index(index: Any) -> Any:
 
 def getitem(a: Tensor, index: Any) -> Tensor:
     index = _unwrap_index(index)
-    try:
-        basic = _is_basic(index)
-        if not basic:
-            a.data[index]  # validate before building the node
+    try:  # the forward is the validation: an advanced index is not computed twice
+        return apply(GetItem(index, _is_basic(index)), a)
     except IndexError as e:
-        raise IndexError(f"index out of range for a tensor of shape {tuple(a.shape)}: {e}") from None
-    return apply(GetItem(index, basic), a)
+        raise IndexError(f"bad index for a tensor of shape {tuple(a.shape)}: {e}") from None
 
 
 class Cat(Function):
@@ -162,8 +162,8 @@ def _promote_all(tensors: Sequence[Any]) -> list[Tensor]:
         raise ValueError("expected a non-empty sequence of tensors.")
     dt = ts[0].data.dtype
     for x in ts[1:]:
-        if x.data.dtype != dt:
-            dt = np.promote_types(dt, x.data.dtype)
+        if x.data.dtype != dt:  # PyTorch's rules: int64 with float32 gives float32
+            dt = backend.promote(np.empty(0, dt), np.empty(0, x.data.dtype))
     return [x if x.data.dtype == dt else cast(x, dt) for x in ts]
 
 
@@ -180,7 +180,7 @@ def cat(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Ten
         ):
             raise ValueError(
                 f"cat: tensor {i} has shape {tuple(x.data.shape)}, which does not match "
-                f"{tuple(ts[0].data.shape)} outside dim {d}; make all shapes agree except along dim."
+                f"{tuple(ts[0].data.shape)} outside dim {d}; make shapes agree except along dim."
             )
     return apply(Cat(d), *ts)
 
@@ -253,4 +253,9 @@ def expand(a: Any, *shape: Any) -> Tensor:
     nd = len(shp)
     src = (1,) * (nd - a.data.ndim) + a.data.shape
     full = tuple(s if n == -1 else n for s, n in zip(src, shp))
+    if nd < a.data.ndim or any(s != n and s != 1 for s, n in zip(src, full)):
+        raise ValueError(
+            f"cannot expand shape {tuple(a.data.shape)} to {shp}: only dims of size 1 can grow "
+            "(pass -1 to keep a dim), and new dims go in front."
+        )
     return apply(Expand(full), a)
