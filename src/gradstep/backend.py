@@ -54,13 +54,15 @@ def set_default_dtype(dtype: Any) -> None:
     global _default_float
     d = as_dtype(dtype)
     if d not in (float32, float64):
-        raise TypeError(f"default dtype must be float32 or float64, got {d}; pass gs.float32 or gs.float64.")
+        raise TypeError(
+            f"default dtype must be float32 or float64, got {d}; pass gs.float32 or gs.float64."
+        )
     _default_float = d
 
 
 def as_dtype(dtype: Any) -> np.dtype:
-    """Turn a dtype spelling (``gs.float64``, ``"float64"``, ``np.float64``, a torch-style name) into a
-    NumPy dtype, with a clear error for anything else."""
+    """Turn a dtype spelling (``gs.float64``, ``"float64"``, ``np.float64``, a torch-style name)
+    into a NumPy dtype, with a clear error for anything else."""
     if isinstance(dtype, np.dtype):
         return dtype
     if isinstance(dtype, str):
@@ -71,7 +73,9 @@ def as_dtype(dtype: Any) -> np.dtype:
     try:
         return np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; pass gs.float32, gs.float64 or gs.int64.") from None
+        raise TypeError(
+            f"unknown dtype {dtype!r}; pass gs.float32, gs.float64 or gs.int64."
+        ) from None
 
 
 def is_floating(dtype: np.dtype) -> bool:

@@ -40,28 +40,40 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: An
     return _make(np.empty(_size(size), dtype=_float(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
-         device: Any = None) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
     if dtype is None:
-        dtype = backend.get_default_dtype() if isinstance(fill_value, float) else (
-            np.bool_ if isinstance(fill_value, bool) else np.int64)
+        dtype = (
+            backend.get_default_dtype()
+            if isinstance(fill_value, float)
+            else (np.bool_ if isinstance(fill_value, bool) else np.int64)
+        )
     return _make(np.full(_size((size,)), fill_value, dtype=backend.as_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     d = t.data if isinstance(t, Tensor) else np.asarray(t)
-    return _make(np.zeros_like(d, dtype=None if dtype is None else backend.as_dtype(dtype)),
-                 requires_grad)
+    return _make(
+        np.zeros_like(d, dtype=None if dtype is None else backend.as_dtype(dtype)), requires_grad
+    )
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     d = t.data if isinstance(t, Tensor) else np.asarray(t)
-    return _make(np.ones_like(d, dtype=None if dtype is None else backend.as_dtype(dtype)),
-                 requires_grad)
+    return _make(
+        np.ones_like(d, dtype=None if dtype is None else backend.as_dtype(dtype)), requires_grad
+    )
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
-           requires_grad: bool = False, device: Any = None) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Tensor:
     """Like ``torch.arange``: int64 for integer arguments, the default float dtype otherwise."""
     if end is None:
         start, end = 0, start
@@ -74,8 +86,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     return _make(np.arange(start, end, step, dtype=d), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     return _make(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
 
 

@@ -69,8 +69,15 @@ class Mean(Function):
         return (np.broadcast_to(g / self.count, self.shape),)
 
 
-def sum(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
-        keepdims: bool | None = None, dtype: Any = None) -> Tensor:
+def sum(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,  # noqa: A001
+    keepdims: bool | None = None,
+    dtype: Any = None,
+) -> Tensor:
     """Sum over ``dim`` (all elements when None); ``axis``/``keepdims`` are NumPy aliases.
     Integer and bool tensors sum to int64, as in PyTorch."""
     a = as_tensor(a)
@@ -87,8 +94,15 @@ def sum(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # 
     return apply(Sum(_norm_dims(_pick(dim, axis), a.data.ndim), keepdim), a)
 
 
-def mean(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
-         keepdims: bool | None = None, dtype: Any = None) -> Tensor:
+def mean(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,
+    keepdims: bool | None = None,
+    dtype: Any = None,
+) -> Tensor:
     """Mean over ``dim`` (all elements when None); floating tensors only, as in PyTorch."""
     a = as_tensor(a)
     if keepdims is not None:
@@ -104,8 +118,16 @@ def mean(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,
     return apply(Mean(_norm_dims(_pick(dim, axis), a.data.ndim), keepdim), a)
 
 
-def var(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-        unbiased: bool | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+def var(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 1,
+    unbiased: bool | None = None,
+    axis: Any = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     """Variance with PyTorch's default Bessel correction (``correction=1``)."""
     from .arithmetic import mul, sub
 
@@ -121,12 +143,21 @@ def var(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
     return mul(sum(mul(centered, centered), dims, keepdim), scale)
 
 
-def std(a: Any, dim: Any = None, keepdim: bool = False, *, correction: int = 1,
-        unbiased: bool | None = None, axis: Any = None, keepdims: bool | None = None) -> Tensor:
+def std(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: int = 1,
+    unbiased: bool | None = None,
+    axis: Any = None,
+    keepdims: bool | None = None,
+) -> Tensor:
     from .arithmetic import sqrt
 
-    return sqrt(var(a, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis,
-                    keepdims=keepdims))
+    return sqrt(
+        var(a, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis, keepdims=keepdims)
+    )
 
 
 class MaxAll(Function):
@@ -204,14 +235,26 @@ def _max_min(a: Any, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, 
     return MaxMin(values, Tensor._make(idx.astype(np.int64, copy=False)))
 
 
-def max(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
-        keepdims: bool | None = None) -> Any:
+def max(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,  # noqa: A001
+    keepdims: bool | None = None,
+) -> Any:
     """Largest element; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
     return _max_min(a, dim, keepdim, axis, keepdims, True)
 
 
-def min(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None,  # noqa: A001
-        keepdims: bool | None = None) -> Any:
+def min(
+    a: Any,
+    dim: Any = None,
+    keepdim: bool = False,
+    *,
+    axis: Any = None,  # noqa: A001
+    keepdims: bool | None = None,
+) -> Any:
     """Smallest element; with ``dim``, a ``(values, indices)`` pair as in PyTorch."""
     return _max_min(a, dim, keepdim, axis, keepdims, False)
 
@@ -277,6 +320,16 @@ class LogSumExp(Function):
 
 
 __all__ = [
-    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
 ]
 _ = backend

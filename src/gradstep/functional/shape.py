@@ -197,9 +197,7 @@ class Stack(Function):
         return np.stack(arrays, axis=self.dim)
 
     def backward(self, g):
-        return tuple(
-            np.take(g, i, axis=self.dim) if n else None for i, n in enumerate(self.needs)
-        )
+        return tuple(np.take(g, i, axis=self.dim) if n else None for i, n in enumerate(self.needs))
 
 
 def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
