@@ -194,7 +194,13 @@ class Trainer:
     ) -> History:
         """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total),
         stopping early when any condition in ``stop`` fires or a callback sets
-        ``trainer.stop_training``. Returns the History of every epoch so far."""
+        ``trainer.stop_training``. Returns the History of every epoch so far.
+
+        A schedule that needs ``total_steps`` and was given none is sized here, from the epochs
+        this call will reach; give ``total_steps`` explicitly when a run is split over several
+        calls (or resumed) and must follow one schedule. The epoch's ``loss`` is the mean over
+        samples, or the sum over the epoch for a loss with ``reduction="sum"`` (SSELoss: the
+        textbook's total error E)."""
         if val is not None and validation_data is not None:
             raise TypeError("pass validation data as val= or validation_data=, not both.")
         val = val if val is not None else validation_data
