@@ -1,4 +1,4 @@
-"""Tensor: a backend array with an optional gradient, and reverse-mode backward over Function nodes."""
+"""Tensor: a backend array with an optional gradient; reverse-mode backward over Function nodes."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ class Tensor:
         """Set whether gradients are computed for this tensor (in place); floats only."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
-                f"only floating-point tensors can require gradients, this one is {self.data.dtype}; "
+                "only floating-point tensors can require gradients, this one is "
+                f"{self.data.dtype}; "
                 "convert it with .float() first."
             )
         if not requires_grad and self._ctx is not None:
@@ -518,7 +519,8 @@ def _to_array(data: Any, dtype: Any = None) -> Any:
         pass
     else:
         raise TypeError(
-            f"cannot make a tensor from data of type {arr.dtype}; pass numbers (float, int or bool)."
+            f"cannot make a tensor from data of type {arr.dtype}; pass numbers (float, int or "
+            "bool)."
         )
     return arr
 
