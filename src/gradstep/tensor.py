@@ -289,11 +289,7 @@ def run_backward(root: Tensor, gradient: Any) -> None:
         for p, pg, need in zip(node.parents, node.backward(g), node.needs):
             if pg is None or not need:
                 continue
-            pdata = p.data
-            if pg.shape != pdata.shape:
-                pg = unbroadcast(pg, pdata.shape)
-            if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
-                pg = pg.astype(pdata.dtype)
+            pg = _conform(pg, p.data)
             if p._ctx is None:
                 _accumulate_leaf(p, pg)
             elif nxt is None:
@@ -319,6 +315,15 @@ def run_backward(root: Tensor, gradient: Any) -> None:
         t, g = nxt, nxt_g
 
 
+def _conform(pg: Any, pdata: Any) -> Any:
+    """An input's gradient in the input's shape (summed over broadcast axes) and dtype."""
+    if pg.shape != pdata.shape:
+        pg = unbroadcast(pg, pdata.shape)
+    if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
+        pg = pg.astype(pdata.dtype)
+    return pg
+
+
 def _sweep(roots: list[Tensor], grads: dict[int, Any]) -> None:
     """Backward through the graph above ``roots`` (non-leaf tensors whose gradients are in
     ``grads``, keyed by id), each node once, after every node that consumes its output."""
@@ -332,11 +337,7 @@ def _sweep(roots: list[Tensor], grads: dict[int, Any]) -> None:
         for p, pg, need in zip(node.parents, node.backward(g), node.needs):
             if pg is None or not need:
                 continue
-            pdata = p.data
-            if pg.shape != pdata.shape:
-                pg = unbroadcast(pg, pdata.shape)
-            if pg.dtype is not pdata.dtype and pg.dtype != pdata.dtype:
-                pg = pg.astype(pdata.dtype)
+            pg = _conform(pg, p.data)
             if p._ctx is None:
                 _accumulate_leaf(p, pg)
             else:
