@@ -43,6 +43,12 @@ _SRC = Path(__file__).resolve().parent.parent / "src"
 
 def _pin_threads() -> None:
     """Fix the thread pools before numpy or torch is imported (they read these once, at load)."""
+    early = [m for m in ("numpy", "torch") if m in sys.modules]
+    if early:
+        raise RuntimeError(
+            f"{' and '.join(early)} was imported before the benchmark harness, so its thread count "
+            "cannot be fixed; import common first and numpy/torch only inside the builders."
+        )
     for var in THREAD_VARS:
         os.environ[var] = str(THREADS)
 

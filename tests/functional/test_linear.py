@@ -224,3 +224,21 @@ def test_mlp_with_explicit_matmul_softmax_and_batched_3d_input_matches_torch():
     _close(g_loss.item(), t_loss.item())
     for g, t in zip(g_ps, t_ps):
         _close(g.grad, t.grad)
+
+
+def test_weight_used_as_input_too_keeps_its_gradient_across_steps():
+    """linear(w, w, b): the engine must not write dW into w's kept storage while w is also x."""
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((4, 4))
+    b0 = rng.standard_normal(4)
+    w = gs.tensor(w0, dtype=gs.float64, requires_grad=True)
+    b = gs.tensor(b0, dtype=gs.float64, requires_grad=True)
+    tw = torch.tensor(w0, requires_grad=True)
+    tb = torch.tensor(b0, requires_grad=True)
+    for _ in range(3):
+        w.grad = b.grad = None
+        tw.grad = tb.grad = None
+        F.linear(w, w, b).sum().backward()
+        torch.nn.functional.linear(tw, tw, tb).sum().backward()
+        _close(w.grad, tw.grad)
+        _close(b.grad, tb.grad)
