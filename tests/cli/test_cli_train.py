@@ -12,7 +12,6 @@ import tomllib
 from pathlib import Path
 
 import numpy as np
-import pytest
 from safetensors.numpy import load_file
 
 import gradstep
@@ -50,7 +49,8 @@ def train_json(capsys, *args: str) -> dict:
 
 
 def test_default_run_writes_a_complete_run_directory(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
+
     proc = run_cli("train", "--train.epochs", "2", "--output.dir", str(tmp_path), "--json")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr

@@ -44,7 +44,8 @@ def test_tensor_dataset_accepts_tensors_and_pandas():
     ds = TensorDataset(t64, FakeTensor(np.arange(4)))
     assert ds.arrays[0].dtype == np.float64  # a Tensor's dtype was chosen already
     assert ds.arrays[0] is t64.data
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
     series = pd.Series([0, 1, 0])
     ds = TensorDataset(frame, series)
@@ -53,9 +54,8 @@ def test_tensor_dataset_accepts_tensors_and_pandas():
 
 
 def test_tensor_dataset_accepts_gradstep_tensor():
-    gs = pytest.importorskip("gradstep")
-    if not hasattr(gs, "tensor"):
-        pytest.skip("gradstep.tensor is not available")
+    import gradstep as gs
+
     ds = TensorDataset(gs.tensor(np.ones((3, 2))), np.arange(3))
     assert isinstance(ds.arrays[0], np.ndarray) and ds.arrays[0].shape == (3, 2)
 

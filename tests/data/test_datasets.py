@@ -159,7 +159,6 @@ def test_cache_dir_precedence(monkeypatch, tmp_path):
 
 
 def test_mnist1d_generates_caches_and_keeps_global_rng(monkeypatch, tmp_path):
-    pytest.importorskip("mnist1d")
     monkeypatch.setenv("GRADSTEP_CACHE_DIR", str(tmp_path))
     np.random.seed(123)
     random.seed(321)

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
+import torch  # noqa: E402
 
 from gradstep.nn.utils import clip_grad_norm_, clip_grad_value_
 from gradstep.tensor import tensor
-
-torch = pytest.importorskip("torch")
 
 SHAPES = [(5, 3), (3,), (2, 2, 2)]
 
