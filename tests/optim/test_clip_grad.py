@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-import torch  # noqa: E402
+import torch
 
 from gradstep.nn.utils import clip_grad_norm_, clip_grad_value_
 from gradstep.tensor import tensor

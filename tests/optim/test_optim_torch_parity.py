@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch  # noqa: E402
+import torch
 
 from gradstep.optim import SGD, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
 from gradstep.tensor import tensor  # noqa: E402
