@@ -108,7 +108,7 @@ class Trainer:
                     f"{what} x has {len(x)} samples but y has {len(y)}; pass arrays with the "
                     "same first dimension."
                 )
-            return TensorDataset(x, y, float_dtype=None)
+            return TensorDataset(x, y, float_dtype=None, validate=False)  # checked above
         raise TypeError(
             f"{what} data must be a Dataset, a DataLoader or an (x, y) pair of arrays, got "
             f"{type(data).__name__}."
