@@ -380,3 +380,56 @@ def test_gradcheck_works_on_non_contiguous_inputs():
     x = _f64(a)
     assert gs.gradcheck(lambda t: t * t, [x])
     np.testing.assert_array_equal(x.data, a)  # the input is restored afterwards
+
+
+def test_gradcheck_passes_other_inputs_through_and_needs_a_tensor_output():
+    x = _f64([1.0, -2.0])
+    w = np.array([3.0, 4.0])  # a plain array argument: used by fn, never perturbed
+    assert gs.gradcheck(lambda a, k, s: a * gs.tensor(k, dtype=gs.float64) * s, [x, w, 2.0])
+    np.testing.assert_array_equal(w, [3.0, 4.0])
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        gs.gradcheck(lambda a: a.data * 2.0, [x])
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        gs.gradcheck(lambda a: 1.0, [x])
+
+
+def test_gradcheck_of_a_0d_input_and_output():
+    x = _f64(1.5)
+    assert gs.gradcheck(lambda a: (a * a).exp(), [x])
+    with pytest.raises(GradcheckError, match=r"input 0 at index \(\)"):
+        gs.gradcheck(lambda a: apply(_WrongSquare(), a), [x])
+
+
+# -- the array-module seam -----------------------------------------------------------------------
+def test_a_training_step_asks_the_backend_for_its_array_module_at_most_once_per_op_call(
+    monkeypatch,
+):
+    # The ops compute through the seam (xp = get_array_module(...)), and asking stays cheap: no
+    # more than once per forward or backward call. Counted, not timed.
+    import sys
+
+    from gradstep import backend
+    from gradstep import functional as F
+
+    real, calls = backend.get_array_module, []
+
+    def counting(*values):
+        calls.append(sys._getframe(1).f_code.co_name)
+        return real(*values)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("gradstep") and getattr(module, "get_array_module", None) is real:
+            monkeypatch.setattr(module, "get_array_module", counting)
+    rng = np.random.default_rng(0)
+    w1, w2 = (gs.tensor(rng.standard_normal(s), requires_grad=True) for s in ((32, 64), (10, 32)))
+    b1, b2 = gs.zeros(32, requires_grad=True), gs.zeros(10, requires_grad=True)
+    x, t = gs.tensor(rng.standard_normal((1, 64))), gs.tensor(rng.uniform(0, 1, (1, 10)))
+    for _ in range(2):  # the second step writes into the kept gradient storage
+        calls.clear()
+        for p in (w1, b1, w2, b2):
+            p.grad = None
+        out = F.sigmoid(F.linear(F.sigmoid(F.linear(x, w1, b1)), w2, b2))
+        F.sse_loss(out, t).backward()
+    nodes = 5  # linear, sigmoid, linear, sigmoid, sse_loss
+    assert {"forward", "backward"} <= set(calls)  # the ops' own calls, not only the engine's
+    assert len(calls) <= 2 * nodes + 1, calls  # forward and backward of each, and the seed

@@ -94,6 +94,24 @@ def test_tensor_device_argument():
         gs.tensor([1.0], device="cuda")
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda device: gs.zeros(2, device=device),
+        lambda device: gs.ones(2, device=device),
+        lambda device: gs.empty(2, device=device),
+        lambda device: gs.full((2,), 1.5, device=device),
+        lambda device: gs.arange(3, device=device),
+        lambda device: gs.rand(2, device=device),
+        lambda device: gs.randn(2, device=device),
+    ],
+)
+def test_factories_make_arrays_for_the_requested_device(make):
+    assert make("cpu").device == "cpu" and make(None).device == "cpu"
+    with pytest.raises(ValueError, match="device 'cuda' is not available"):
+        make("cuda")
+
+
 # -- attributes ---------------------------------------------------------------------------------
 def test_shape_size_dim_numel_len():
     t = gs.zeros(2, 3, 4)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
+from . import backend
 
 
 class _GradMode:
@@ -80,6 +81,12 @@ class enable_grad(no_grad):
         grad_mode.enabled = True
 
 
+def _is_tensor(value: Any) -> bool:
+    """True for a Tensor, told by what it has: tensor.py imports this module, so importing Tensor
+    here (even inside a function) would make an import cycle."""
+    return hasattr(value, "requires_grad") and hasattr(value, "backward") and hasattr(value, "data")
+
+
 class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when analytic and numerical gradients disagree."""
 
@@ -99,38 +106,37 @@ def gradcheck(
     raises :class:`GradcheckError` naming the input and the worst element (or returns False when
     ``raise_exception`` is false).
     """
-    from .tensor import Tensor
-
-    tensors = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    tensors = [t for t in inputs if _is_tensor(t) and t.requires_grad]
     if not tensors:
         raise ValueError("gradcheck needs at least one input tensor with requires_grad=True.")
     for i, t in enumerate(tensors):
-        if t.dtype != np.float64:
+        if t.dtype != backend.float64:
             raise TypeError(
                 f"gradcheck input {i} is {t.dtype}; pass float64 tensors "
                 "(gs.tensor(x, dtype=gs.float64, requires_grad=True))."
             )
     with enable_grad():
         out = fn(*inputs)
-    if not isinstance(out, Tensor):
+    if not _is_tensor(out):
         raise TypeError("gradcheck: fn must return a Tensor.")
-    rng = np.random.default_rng(0)
-    w = rng.standard_normal(out.shape)
+    xp = backend.get_array_module(out.data)
+    w = xp.random.default_rng(0).standard_normal(out.shape)
 
     def value() -> float:
         with no_grad():
-            return float(np.sum(np.asarray(fn(*inputs).data, dtype=np.float64) * w))
+            return float((xp.asarray(fn(*inputs).data, dtype=backend.float64) * w).sum())
 
     for t in tensors:
         t.grad = None
     with enable_grad():
         out = fn(*inputs)
-        out.backward(np.asarray(w, dtype=out.dtype))
+        out.backward(xp.asarray(w, dtype=out.dtype))
     for i, t in enumerate(tensors):
-        analytic = np.zeros(t.shape) if t.grad is None else np.asarray(t.grad, dtype=np.float64)
-        numeric = np.zeros(t.shape)
+        f64 = backend.float64
+        analytic = xp.zeros(t.shape, f64) if t.grad is None else xp.asarray(t.grad, dtype=f64)
+        numeric = xp.zeros(t.shape, f64)
         data = t.data  # perturbed in place by index, so non-contiguous arrays work too
-        for k in np.ndindex(*t.shape):
+        for k in itertools.product(*(range(n) for n in t.shape)):
             orig = data[k]
             data[k] = orig + eps
             plus = value()
@@ -138,9 +144,9 @@ def gradcheck(
             minus = value()
             data[k] = orig
             numeric[k] = (plus - minus) / (2 * eps)
-        err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        err = xp.abs(analytic - numeric) - (atol + rtol * xp.abs(numeric))
         if err.size and err.max() > 0:
-            k = np.unravel_index(int(np.argmax(err)), err.shape)
+            k = xp.unravel_index(int(err.argmax()), err.shape)
             msg = (
                 f"gradcheck failed for input {i} at index {tuple(int(j) for j in k)}: "
                 f"analytic {analytic[k]:.8g} vs numerical {numeric[k]:.8g}."

@@ -1,7 +1,11 @@
 """The one place that knows the array library: array modules, devices, dtypes and type promotion.
 
-Every primitive asks :func:`get_array_module` for the module of its inputs, so a CuPy backend can be
-added here later without touching the ops.
+The engine (``functional/``, ``tensor.py``, ``tensor_methods.py``, ``autograd.py``,
+``creation.py``) never names NumPy or SciPy, not even through this module: each op asks
+:func:`get_array_module` for the module of its arrays (``xp``), creation asks
+:func:`array_module_for` for the module of a device, special functions (expit, erf, ...) come from
+:func:`special`, and dtypes, promotion and the type checks the engine needs are defined here. A
+CuPy backend can then be added here without touching the ops (tests/test_architecture.py checks).
 """
 
 from __future__ import annotations
@@ -39,9 +43,69 @@ _DTYPE_NAMES = {
 _default_float = float32
 
 
+#: Annotation for an array of any backend module (``numpy.ndarray`` now; ``cupy.ndarray`` later).
+Array = Any
+#: The dtype class (CuPy uses NumPy's dtypes, so this stays when it lands).
+DType = np.dtype
+
+#: The exact types of backend arrays (a forward returning anything else is wrapped as an array).
+array_types: frozenset[type] = frozenset({np.ndarray})
+#: What counts as an integer argument (a dim, a size, an index); CuPy uses NumPy's scalars too.
+integer_types = (int, np.integer)
+#: NumPy's number scalars (``np.float32(1.5)``): ops turn them into Python numbers.
+array_scalar_types = (np.number,)
+#: Numbers an op takes as a scalar operand rather than as an array.
+scalar_types = (int, float, bool, *array_scalar_types)
+#: Context manager for floating-point warnings (``with errstate(divide="ignore"): ...``); it only
+#: affects NumPy, which is the one library that warns.
+errstate = np.errstate
+
+
 def get_array_module(*values: Any) -> Any:
-    """The array module (NumPy now; CuPy later) that holds ``values``."""
+    """The array module (NumPy now; CuPy later) that holds ``values``: ``xp = get_array_module(a)``.
+
+    Called in every op, so it stays a plain function with no type checks while NumPy is the only
+    backend (with CuPy it becomes one type check, as ``cupy.get_array_module``).
+    """
     return np
+
+
+def array_module_for(device: Any = None) -> Any:
+    """The array module that makes arrays on ``device`` (None: the CPU), e.g. NumPy for "cpu";
+    an unknown or unavailable device is a ValueError naming it."""
+    if device is not None:
+        Device(device)
+    return np
+
+
+_special_modules: dict[Any, Any] = {}
+
+
+def special(xp: Any) -> Any:
+    """The special functions (expit, erf, ndtr, ...) for arrays of module ``xp``: scipy.special for
+    NumPy (cupyx.scipy.special for CuPy, later), imported on first use.
+
+    Example: ``backend.special(xp).expit(a)``.
+    """
+    mod = _special_modules.get(xp)
+    if mod is None:
+        if xp is not np:
+            name = getattr(xp, "__name__", repr(xp))
+            raise TypeError(f"no special functions for {name} arrays; pass NumPy arrays.")
+        from scipy import special as mod
+
+        _special_modules[xp] = mod
+    return mod
+
+
+def is_array(value: Any) -> bool:
+    """True for an array of a backend module (not a Tensor, a list or a scalar)."""
+    return isinstance(value, np.ndarray)
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    """``array`` as a NumPy array: the same object for NumPy (shared, not copied)."""
+    return array
 
 
 def get_default_dtype() -> np.dtype:
@@ -100,6 +164,17 @@ def promote(a: np.ndarray, b: np.ndarray) -> np.dtype:
         return db
     if b.ndim == 0 and a.ndim > 0:
         return da
+    return np.promote_types(da, db)
+
+
+def promote_types(da: np.dtype, db: np.dtype) -> np.dtype:
+    """Result dtype of a binary op between two arrays of dtypes ``da`` and ``db``, both with at
+    least one dimension (PyTorch's rules, as :func:`promote`)."""
+    if da == db:
+        return da
+    ca, cb = _CATEGORY[da.kind], _CATEGORY[db.kind]
+    if ca != cb:
+        return da if ca > cb else db
     return np.promote_types(da, db)
 
 

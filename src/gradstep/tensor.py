@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import backend
 from .autograd import Function, grad_mode
 
@@ -97,7 +95,7 @@ class Tensor:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     @property
-    def dtype(self) -> np.dtype:
+    def dtype(self) -> backend.DType:
         return self.data.dtype
 
     @property
@@ -126,9 +124,9 @@ class Tensor:
         self._retain = True
 
     # -- conversions --------------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
+    def numpy(self) -> Any:
         """The data as a NumPy array (shared, not copied), like ``torch.Tensor.numpy``."""
-        return self.data
+        return backend.to_numpy(self.data)
 
     def item(self) -> Any:
         if self.data.size != 1:
@@ -193,13 +191,15 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        arr = backend.to_numpy(self.data)
         if copy:  # np.array(t) asks for a copy and trusts us to have made it
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return arr.copy() if dtype is None else arr.astype(dtype, copy=True)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        xp = backend.get_array_module(self.data)
+        body = xp.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.data.dtype != backend.get_default_dtype() and self.data.dtype != backend.int64:
             extras.append(f"dtype=gs.{self.data.dtype}")
@@ -251,14 +251,16 @@ class Tensor:
                     "or pass gradient=."
                 )
             d = self.data
+            xp = backend.get_array_module(d)
             if d.ndim == 0:  # the usual scalar loss: a fifth of ones_like's cost
-                gradient = backend.get_array_module(d).array(1, dtype=d.dtype)
+                gradient = xp.array(1, dtype=d.dtype)
             else:
-                gradient = np.ones_like(d)
+                gradient = xp.ones_like(d)
         else:
             if isinstance(gradient, Tensor):
                 gradient = gradient.data
-            gradient = np.asarray(gradient, dtype=self.data.dtype)
+            xp = backend.get_array_module(self.data)
+            gradient = xp.asarray(gradient, dtype=self.data.dtype)
             if gradient.shape != self.data.shape:
                 raise ValueError(
                     f"backward(gradient) has shape {tuple(gradient.shape)} but the output has "
@@ -386,9 +388,10 @@ def _accumulate_leaf(p: Tensor, g: Any) -> None:
             p._grad = store
             return
         if store is not None and store.shape == g.shape and store.dtype == p.data.dtype:
-            np.copyto(store, g)
+            store[...] = g  # the array's own copy: faster than xp.copyto (g has store's dtype)
         else:
-            store = np.array(g, dtype=p.data.dtype, copy=True)
+            xp = backend.get_array_module(g)
+            store = xp.array(g, dtype=p.data.dtype, copy=True)  # g may be a 0-d scalar
             p._grad_store = store
         p._grad = store
     else:
@@ -474,8 +477,8 @@ def apply(node: Function, *tensors: Tensor) -> Tensor:
         else:
             node.needs = None
         out = node.forward(*[t.data for t in tensors])
-    if type(out) is not np.ndarray and isinstance(out, np.generic):
-        out = np.asarray(out)  # NumPy reductions give scalars; a tensor always holds an array
+    if type(out) not in backend.array_types:  # NumPy reductions give scalars; a tensor holds arrays
+        out = backend.get_array_module(out).asarray(out)
     t = _new_tensor(Tensor)
     t.data = out
     t._grad = None
@@ -492,19 +495,20 @@ def _looks_like_device(a: Any) -> bool:
     return a.split(":")[0] in ("cpu", "cuda", "mps", "gpu")
 
 
-def _to_array(data: Any, dtype: Any = None) -> Any:
-    """Make a backend array from Python data: floats become the default float dtype unless
-    ``dtype`` says otherwise; integers stay integers."""
+def _to_array(data: Any, dtype: Any = None, device: Any = None) -> Any:
+    """Make a backend array on ``device`` from Python data: floats become the default float dtype
+    unless ``dtype`` says otherwise; integers stay integers."""
     if isinstance(data, Tensor):
         data = data.data
+    xp = backend.array_module_for(device)
     if dtype is not None:
         d = backend.as_dtype(dtype)
         try:
-            return np.array(data, dtype=d)
+            return xp.array(data, dtype=d)
         except (TypeError, ValueError) as e:
             raise TypeError(f"cannot make a {d} tensor from {type(data).__name__}: {e}") from None
     try:
-        arr = np.array(data)
+        arr = xp.array(data)
     except ValueError as e:
         raise ValueError(
             f"cannot make a tensor from this data ({e}); pass a rectangular list or an array."
@@ -514,8 +518,9 @@ def _to_array(data: Any, dtype: Any = None) -> Any:
         if arr.dtype != backend.get_default_dtype():
             arr = arr.astype(backend.get_default_dtype())
     elif kind in "iu":
-        if arr.dtype != np.int64 and not isinstance(data, np.ndarray | np.generic):
-            arr = arr.astype(np.int64)
+        typed = backend.is_array(data) or isinstance(data, backend.array_scalar_types)
+        if arr.dtype != backend.int64 and not typed:  # Python ints: int64 on every platform
+            arr = arr.astype(backend.int64)
     elif kind == "b":
         pass
     else:
@@ -530,12 +535,10 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     """Make a tensor from data (copied). Floats become float32 unless ``dtype`` says otherwise (a
     deliberate difference from PyTorch, which keeps float64 arrays float64); integers stay
     integers."""
-    if device is not None:
-        backend.Device(device)
     if isinstance(data, Tensor):
         data = data.data
-    arr = _to_array(data, dtype)
-    if isinstance(data, np.ndarray) and arr is data:
+    arr = _to_array(data, dtype, device)
+    if arr is data:
         arr = arr.copy()
     t = Tensor._make(arr)
     if requires_grad:
@@ -547,10 +550,11 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """Wrap arrays and numbers as constant tensors (a Tensor passes through unchanged)."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, np.ndarray):
+    if backend.is_array(value):
         return Tensor._make(value)
     if like is not None and isinstance(value, int | float | bool):
-        return Tensor._make(np.asarray(value, dtype=backend.scalar_result_dtype(like.dtype, value)))
+        xp = backend.get_array_module(like.data)
+        return Tensor._make(xp.asarray(value, dtype=backend.scalar_result_dtype(like.dtype, value)))
     return Tensor._make(_to_array(value))
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 def install(cls: type) -> None:
     """Attach Python operators and PyTorch-named methods to the Tensor class."""
-    import numpy as np
-
+    from .backend import get_array_module
     from .functional import activation as A
     from .functional import arithmetic as M
     from .functional import reduce as R
@@ -29,7 +28,8 @@ def install(cls: type) -> None:
     def _cmp(op):
         def f(self, other):
             o = other.data if isinstance(other, cls) else other
-            return cls._make(np.asarray(op(self.data, o)))  # 0-d: an array, not a scalar
+            xp = get_array_module(self.data)
+            return cls._make(xp.asarray(op(self.data, o)))  # 0-d: an array, not a scalar
 
         return f
 
@@ -104,10 +104,10 @@ def install(cls: type) -> None:
     cls.mT = property(lambda self: S.transpose(self, -2, -1))
 
     def all_(self, dim=None):
-        return cls._make(np.asarray(self.data.all(axis=dim)))
+        return cls._make(get_array_module(self.data).asarray(self.data.all(axis=dim)))
 
     def any_(self, dim=None):
-        return cls._make(np.asarray(self.data.any(axis=dim)))
+        return cls._make(get_array_module(self.data).asarray(self.data.any(axis=dim)))
 
     def zero_(self):
         self.data[...] = 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-from scipy import special
-
+from .. import backend
 from .. import random as _random
 from ..autograd import Function
+from ..backend import get_array_module
 from ..tensor import Tensor, apply
 from .arithmetic import _to_float_tensor
 from .reduce import _norm_dims
@@ -19,7 +18,7 @@ class Sigmoid(Function):
     """σ(a) = 1 / (1 + e^(−a)); σ' = σ(1 − σ)."""
 
     def forward(self, a):
-        self.out = special.expit(a)
+        self.out = backend.special(get_array_module(a)).expit(a)
         return self.out
 
     def backward(self, g):
@@ -31,7 +30,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     def forward(self, a):
-        self.out = np.tanh(a)
+        self.out = get_array_module(a).tanh(a)
         return self.out
 
     def backward(self, g):
@@ -46,7 +45,8 @@ class ReLU(Function):
         self.mask = a > 0
         # not a * mask: -inf * 0 would give nan. A row of zeros, not the scalar 0: NumPy's
         # vectorised loop needs the broadcast operand contiguous along the last dim (2x faster).
-        return np.maximum(a, np.zeros(a.shape[-1:], dtype=a.dtype))
+        xp = get_array_module(a)
+        return xp.maximum(a, xp.zeros(a.shape[-1:], dtype=a.dtype))
 
     def backward(self, g):
         return (g * self.mask,)
@@ -58,10 +58,10 @@ class LeakyReLU(Function):
 
     def forward(self, a):
         self.mask = a > 0
-        return np.where(self.mask, a, a * self.slope)
+        return get_array_module(a).where(self.mask, a, a * self.slope)
 
     def backward(self, g):
-        return (np.where(self.mask, g, g * self.slope),)
+        return (get_array_module(g).where(self.mask, g, g * self.slope),)
 
 
 _SQRT_2 = math.sqrt(2.0)
@@ -77,11 +77,12 @@ class GELU(Function):
 
     def forward(self, a):
         self.a = a
+        xp = get_array_module(a)
         if self.approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (a + 0.044715 * a**3)
-            self.th = np.tanh(inner)
+            self.th = xp.tanh(inner)
             return 0.5 * a * (1 + self.th)
-        self.cdf = 0.5 * (1 + special.erf(a / _SQRT_2))
+        self.cdf = 0.5 * (1 + backend.special(xp).erf(a / _SQRT_2))
         return a * self.cdf
 
     def backward(self, g):
@@ -90,7 +91,7 @@ class GELU(Function):
             th = self.th
             dinner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * a * a)
             return (g * (0.5 * (1 + th) + 0.5 * a * (1 - th * th) * dinner),)
-        pdf = _INV_SQRT_2PI * np.exp(-0.5 * a * a)
+        pdf = _INV_SQRT_2PI * get_array_module(a).exp(-0.5 * a * a)
         return (g * (self.cdf + a * pdf),)
 
 
@@ -99,7 +100,7 @@ class Softmax(Function):
         self.dim = dim
 
     def forward(self, a):
-        e = np.exp(a - a.max(axis=self.dim, keepdims=True))
+        e = get_array_module(a).exp(a - a.max(axis=self.dim, keepdims=True))
         e /= e.sum(axis=self.dim, keepdims=True)
         self.out = e
         return e
@@ -114,13 +115,14 @@ class LogSoftmax(Function):
         self.dim = dim
 
     def forward(self, a):
+        xp = get_array_module(a)
         shifted = a - a.max(axis=self.dim, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=self.dim, keepdims=True))
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=self.dim, keepdims=True))
         self.out = out
         return out
 
     def backward(self, g):
-        return (g - np.exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
+        return (g - get_array_module(g).exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
 
 
 class Softplus(Function):
@@ -129,12 +131,14 @@ class Softplus(Function):
 
     def forward(self, a):
         self.a = a
+        xp = get_array_module(a)
         ba = a * self.beta
-        return np.where(ba > self.threshold, a, np.logaddexp(0, ba) / self.beta).astype(a.dtype)
+        return xp.where(ba > self.threshold, a, xp.logaddexp(0, ba) / self.beta).astype(a.dtype)
 
     def backward(self, g):
+        xp = get_array_module(g)
         ba = self.a * self.beta
-        return (np.where(ba > self.threshold, g, g * special.expit(ba)),)
+        return (xp.where(ba > self.threshold, g, g * backend.special(xp).expit(ba)),)
 
 
 class Dropout(Function):
@@ -144,7 +148,8 @@ class Dropout(Function):
         self.p = p
 
     def forward(self, a):
-        keep = _random.get_generator().random(a.shape, dtype=np.float64) >= self.p
+        u = _random.get_generator().random(a.shape, dtype=backend.float64)  # seeded, on the host
+        keep = get_array_module(a).asarray(u) >= self.p
         self.mask = keep.astype(a.dtype) / (1 - self.p)
         return a * self.mask
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function
+from ..backend import get_array_module
 from ..tensor import Tensor, apply, as_tensor
 
 
@@ -18,7 +17,7 @@ from ..tensor import Tensor, apply, as_tensor
 class Cast(Function):
     """Change dtype; the gradient goes back in the input's dtype (the engine casts it)."""
 
-    def __init__(self, dtype: np.dtype) -> None:
+    def __init__(self, dtype: backend.DType) -> None:
         self.dtype = dtype
 
     def forward(self, a):
@@ -45,7 +44,7 @@ def clone(a: Tensor) -> Tensor:
 
 
 def _is_scalar(x: Any) -> bool:
-    return isinstance(x, int | float | bool | np.number)
+    return isinstance(x, backend.scalar_types)
 
 
 def _promote_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -63,7 +62,7 @@ def _promote_pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
 def _scalar_operand(a: Tensor, s: Any) -> tuple[Tensor, Any]:
     """Cast ``a`` if a Python number promotes it (int tensor and float number) and return the
     number as a plain Python value that NumPy treats as weakly typed."""
-    if isinstance(s, np.number):
+    if isinstance(s, backend.array_scalar_types):
         s = s.item()
     d = backend.scalar_result_dtype(a.data.dtype, s)
     if d != a.data.dtype:
@@ -119,12 +118,13 @@ class Pow(Function):
     def backward(self, g):
         a, b, n = self.a, self.b, self.needs
         ga = gb = None
+        xp = get_array_module(a, b)
         if n[0]:  # d(a**b)/da is 0 where b == 0 (PyTorch), not 0 * 0**-1 = nan
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ga = g * np.where(b == 0, 0.0, b * a ** (b - 1))
+            with backend.errstate(divide="ignore", invalid="ignore"):
+                ga = g * xp.where(b == 0, 0.0, b * a ** (b - 1))
         if n[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = np.where((a == 0) & (b >= 0), 0.0, g * self.out * np.log(a))
+            with backend.errstate(divide="ignore", invalid="ignore"):
+                gb = xp.where((a == 0) & (b >= 0), 0.0, g * self.out * xp.log(a))
         return ga, gb
 
 
@@ -195,7 +195,7 @@ class PowScalar(Function):
     def backward(self, g):
         p = self.p
         if p == 0:
-            return (np.zeros_like(g),)
+            return (get_array_module(g).zeros_like(g),)
         if p == 1:
             return (g,)
         if p == 2:
@@ -210,11 +210,11 @@ class RPowScalar(Function):
         self.s = s
 
     def forward(self, a):
-        self.out = np.power(self.s, a)
+        self.out = get_array_module(a).power(self.s, a)
         return self.out
 
     def backward(self, g):
-        return (g * self.out * np.log(self.s),)
+        return (g * self.out * get_array_module(g).log(self.s),)
 
 
 def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
@@ -281,12 +281,12 @@ class DivScalar(Function):
 
     def forward(self, a):
         if self.s == 0:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with backend.errstate(divide="ignore", invalid="ignore"):
                 return a / self.s
         return a / self.s
 
     def backward(self, g):
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with backend.errstate(divide="ignore", invalid="ignore"):
             return (g / self.s,)
 
 
@@ -330,17 +330,18 @@ class Matmul(Function):
             return (g * b if n[0] else None, g * a if n[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        xp = get_array_module(g)
         g2 = g
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = xp.expand_dims(g2, -1)
         if n[0]:
-            ga = g2 @ np.swapaxes(b2, -1, -2)
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 2 else ga[0]
         if n[1]:
-            gb = np.swapaxes(a2, -1, -2) @ g2
+            gb = xp.swapaxes(a2, -1, -2) @ g2
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 2 else gb[:, 0]
         return ga, gb
@@ -366,7 +367,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 # -- unary math ------------------------------------------------------------------------------
 class Exp(Function):
     def forward(self, a):
-        self.out = np.exp(a)
+        self.out = get_array_module(a).exp(a)
         return self.out
 
     def backward(self, g):
@@ -376,7 +377,7 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a):
         self.a = a
-        return np.log(a)
+        return get_array_module(a).log(a)
 
     def backward(self, g):
         return (g / self.a,)
@@ -384,7 +385,7 @@ class Log(Function):
 
 class Sqrt(Function):
     def forward(self, a):
-        self.out = np.sqrt(a)
+        self.out = get_array_module(a).sqrt(a)
         return self.out
 
     def backward(self, g):
@@ -394,10 +395,10 @@ class Sqrt(Function):
 class Abs(Function):
     def forward(self, a):
         self.a = a
-        return np.abs(a)
+        return get_array_module(a).abs(a)
 
     def backward(self, g):
-        return (g * np.sign(self.a),)
+        return (g * get_array_module(g).sign(self.a),)
 
 
 class Clip(Function):
@@ -408,11 +409,11 @@ class Clip(Function):
 
     def forward(self, a):
         self.a = a
-        return np.clip(a, self.lo, self.hi)
+        return get_array_module(a).clip(a, self.lo, self.hi)
 
     def backward(self, g):
         a = self.a
-        mask = np.ones(a.shape, dtype=bool)
+        mask = get_array_module(a).ones(a.shape, dtype=bool)
         if self.lo is not None:
             mask &= a >= self.lo
         if self.hi is not None:
@@ -427,12 +428,13 @@ class Where(Function):
         self.cond = cond
 
     def forward(self, a, b):
-        return np.where(self.cond, a, b)
+        return get_array_module(a, b).where(self.cond, a, b)
 
     def backward(self, g):
         n, c = self.needs, self.cond
-        zero = np.zeros((), dtype=g.dtype)
-        return (np.where(c, g, zero) if n[0] else None, np.where(c, zero, g) if n[1] else None)
+        xp = get_array_module(g)
+        zero = xp.zeros((), dtype=g.dtype)
+        return (xp.where(c, g, zero) if n[0] else None, xp.where(c, zero, g) if n[1] else None)
 
 
 def _to_float_tensor(a: Any) -> Tensor:
@@ -481,13 +483,14 @@ clip = clamp
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise choice: a where condition is true, else b (gradients flow to the chosen one)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != np.bool_:
+    xp = get_array_module(*(v.data for v in (condition, a, b) if isinstance(v, Tensor)))
+    cond = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if cond.dtype != backend.bool_:
         cond = cond.astype(bool)
     if _is_scalar(a) and isinstance(b, Tensor):
-        a = Tensor._make(np.asarray(a, dtype=backend.scalar_result_dtype(b.data.dtype, a)))
+        a = Tensor._make(xp.asarray(a, dtype=backend.scalar_result_dtype(b.data.dtype, a)))
     if _is_scalar(b) and isinstance(a, Tensor):
-        b = Tensor._make(np.asarray(b, dtype=backend.scalar_result_dtype(a.data.dtype, b)))
+        b = Tensor._make(xp.asarray(b, dtype=backend.scalar_result_dtype(a.data.dtype, b)))
     a, b = as_tensor(a), as_tensor(b)
     a, b = _promote_pair(a, b)
     return apply(Where(cond), a, b)
@@ -501,7 +504,8 @@ class Maximum(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.maximum(a, b) if self.is_max else np.minimum(a, b)
+        xp = get_array_module(a, b)
+        return xp.maximum(a, b) if self.is_max else xp.minimum(a, b)
 
     def backward(self, g):
         a, b, n = self.a, self.b, self.needs

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd import Function
+from ..backend import get_array_module
 from ..tensor import Tensor, apply, as_tensor, grad_buffer
 from .arithmetic import _promote_pair, cast
 
@@ -33,15 +32,17 @@ class Linear(Function):
             g = g.reshape(-1, g.shape[-1])
             x = x.reshape(-1, x.shape[-1])
         # dW and db are whole gradients: write them into the parameters' kept storage if free.
+        xp = get_array_module(g)
         gw = None
         if n[1]:
             if g.shape[0] == 1:  # one sample: dW is an outer product, much cheaper broadcast
-                gw = np.multiply(g.T, x, out=grad_buffer(self, 1))
+                gw = xp.multiply(g.T, x, out=grad_buffer(self, 1))
             else:
-                gw = np.matmul(g.T, x, out=grad_buffer(self, 1))
+                gw = xp.matmul(g.T, x, out=grad_buffer(self, 1))
         if len(n) == 2:
             return gx, gw
-        gb = np.add.reduce(g, axis=0, out=grad_buffer(self, 2)) if n[2] else None
+        # the ufunc's own reduce, not g.sum(axis=0): that goes through a Python wrapper first
+        gb = xp.add.reduce(g, axis=0, out=grad_buffer(self, 2)) if n[2] else None
         return gx, gw, gb
 
 
@@ -50,7 +51,7 @@ def linear(input: Any, weight: Tensor, bias: Tensor | None = None) -> Tensor:  #
     w = weight if isinstance(weight, Tensor) else as_tensor(weight)
     wd = w.data
     if not isinstance(input, Tensor):  # raw data: take the layer's dtype
-        input = np.asarray(input)
+        input = get_array_module(wd).asarray(input)
         if input.dtype != wd.dtype and input.dtype.kind in "biuf":
             input = input.astype(wd.dtype)
     x = input if isinstance(input, Tensor) else as_tensor(input)

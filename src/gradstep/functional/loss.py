@@ -12,11 +12,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
-from scipy import special
-
 from .. import backend
 from ..autograd import Function
+from ..backend import Array, DType, get_array_module
 from ..tensor import Tensor, apply, as_tensor
 from .arithmetic import cast
 
@@ -68,18 +66,18 @@ def _same_shape(name: str, x: Tensor, t: Tensor) -> None:
         )
 
 
-def _constant(value: Any, dtype: np.dtype) -> np.ndarray:
-    arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+def _constant(value: Any, dtype: DType) -> Array:
+    arr = value.data if isinstance(value, Tensor) else get_array_module(value).asarray(value)
     return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
-def _elementwise_weight(name: str, arg: str, value: Any, shape: tuple, dtype: np.dtype) -> Any:
+def _elementwise_weight(name: str, arg: str, value: Any, shape: tuple, dtype: DType) -> Any:
     """A weight that must broadcast to the input's shape (BCE's ``weight``, ``pos_weight``)."""
     if value is None:
         return None
     w = _constant(value, dtype)
     try:
-        ok = np.broadcast_shapes(w.shape, shape) == shape
+        ok = get_array_module(w).broadcast_shapes(w.shape, shape) == shape
     except ValueError:
         ok = False
     if not ok:
@@ -90,7 +88,7 @@ def _elementwise_weight(name: str, arg: str, value: Any, shape: tuple, dtype: np
     return w
 
 
-def _same_size_weight(name: str, value: Any, shape: tuple, dtype: np.dtype) -> Any:
+def _same_size_weight(name: str, value: Any, shape: tuple, dtype: DType) -> Any:
     """A regression loss's per-element ``weight`` (PyTorch requires the input's exact shape)."""
     if value is None:
         return None
@@ -103,7 +101,7 @@ def _same_size_weight(name: str, value: Any, shape: tuple, dtype: np.dtype) -> A
     return w
 
 
-def _class_weight(name: str, weight: Any, c: int, dtype: np.dtype) -> Any:
+def _class_weight(name: str, weight: Any, c: int, dtype: DType) -> Any:
     if weight is None:
         return None
     w = _constant(weight, dtype)
@@ -115,7 +113,7 @@ def _class_weight(name: str, weight: Any, c: int, dtype: np.dtype) -> Any:
     return w
 
 
-def _class_count(name: str, xd: np.ndarray) -> int:
+def _class_count(name: str, xd: Array) -> int:
     if xd.ndim == 0:
         raise ValueError(
             f"{name} needs an input of shape (N, C) or (N, C, d1, ...) (or (C,) for one sample), "
@@ -124,14 +122,12 @@ def _class_count(name: str, xd: np.ndarray) -> int:
     return xd.shape[1] if xd.ndim >= 2 else xd.shape[0]
 
 
-def _index_shape(xd: np.ndarray) -> tuple[int, ...]:
+def _index_shape(xd: Array) -> tuple[int, ...]:
     """Shape of class-index targets for this input: the input's without the class dim."""
     return xd.shape[:1] + xd.shape[2:] if xd.ndim >= 2 else ()
 
 
-def _index_target(
-    name: str, xd: np.ndarray, td: np.ndarray, c: int, ignore_index: int
-) -> tuple[np.ndarray, Any]:
+def _index_target(name: str, xd: Array, td: Array, c: int, ignore_index: int) -> tuple[Array, Any]:
     """Check class indices and flatten them to rows; return (indices, keep-mask or None).
 
     Ignored positions get index 0 (safe to gather) and keep = False. Checking costs two
@@ -158,51 +154,53 @@ def _index_target(
     t = td.reshape(-1)
     if t.size == 0:
         return t, None
-    if np.minimum.reduce(t) >= 0 and np.maximum.reduce(t) < c:
+    xp = get_array_module(t)
+    # the ufuncs' own reduce, not t.min(): that goes through a Python wrapper first
+    if xp.minimum.reduce(t) >= 0 and xp.maximum.reduce(t) < c:
         if 0 <= ignore_index < c:
             ignored = t == ignore_index
             if ignored.any():
-                return np.where(ignored, 0, t), ~ignored
+                return xp.where(ignored, 0, t), ~ignored
         return t, None
     ignored = t == ignore_index
     bad = ~ignored & ((t < 0) | (t >= c))
     if bad.any():
-        v = int(t[int(np.argmax(bad))])
+        v = int(t[int(bad.argmax())])
         raise ValueError(
             f"target {v} is out of range for {c} classes: class indices must be in [0, {c - 1}] "
             f"(or equal ignore_index={ignore_index} to skip a sample)."
         )
-    return np.where(ignored, 0, t), ~ignored
+    return xp.where(ignored, 0, t), ~ignored
 
 
-def _rows(a: np.ndarray) -> np.ndarray:
+def _rows(a: Array) -> Array:
     """View scores (N, C, d1, ...) as rows (N·d1·..., C), class dim last; (C,) as (1, C)."""
     nd = a.ndim
     if nd == 2:
         return a
     if nd == 1:
         return a.reshape(1, -1)
-    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+    return get_array_module(a).moveaxis(a, 1, -1).reshape(-1, a.shape[1])
 
 
-def _unrows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def _unrows(g: Array, shape: tuple[int, ...]) -> Array:
     """Inverse of :func:`_rows` for a gradient."""
     nd = len(shape)
     if nd == 2:
         return g
     if nd == 1:
         return g.reshape(shape)
-    return np.moveaxis(g.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+    return get_array_module(g).moveaxis(g.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
-def _softmax_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _softmax_parts(xp: Any, x: Array) -> tuple[Array, Array, Array]:
     """z = x − max, e = exp(z), lse = log Σ e per row: stable for any finite scores."""
-    z = x - np.maximum.reduce(x, axis=1, keepdims=True)
-    e = np.exp(z)
-    return z, e, np.add.reduce(e, axis=1, keepdims=True)
+    z = x - xp.maximum.reduce(x, axis=1, keepdims=True)  # ufunc reduces: no Python wrapper
+    e = xp.exp(z)
+    return z, e, xp.add.reduce(e, axis=1, keepdims=True)
 
 
-def _scale(g: np.ndarray, reduction: str, denom: Any, m: int) -> Any:
+def _scale(g: Array, reduction: str, denom: Any, m: int) -> Any:
     """d(reduced loss)/d(per-row loss) as a scalar or a column: g, g / denom, or g per row."""
     if reduction == "none":
         return g.reshape(m, 1)
@@ -211,27 +209,29 @@ def _scale(g: np.ndarray, reduction: str, denom: Any, m: int) -> Any:
     return g / denom
 
 
-def _finish(per: np.ndarray, reduction: str, denom: Any, out_shape: tuple) -> np.ndarray:
+def _finish(xp: Any, per: Array, reduction: str, denom: Any, out_shape: tuple) -> Array:
     if reduction == "none":
         return per.reshape(out_shape)
-    total = np.add.reduce(per)
+    total = xp.add.reduce(per)
     if reduction == "sum":
-        return np.asarray(total)
+        return xp.asarray(total)
     if denom == 0:  # every sample ignored (or an empty batch): NaN, as PyTorch
-        return np.asarray(np.nan, dtype=per.dtype)
-    return np.asarray(total / denom)
+        return xp.asarray(float("nan"), dtype=per.dtype)
+    return xp.asarray(total / denom)
 
 
-_ARANGES: dict[int, np.ndarray] = {}
+_ARANGES: dict[tuple[Any, int], Array] = {}
 
 
-def _arange(m: int) -> np.ndarray:
-    """0..m−1 as a read-only cached array (row indices for gathers and scatters)."""
-    r = _ARANGES.get(m)
+def _arange(xp: Any, m: int) -> Array:
+    """0..m−1 of module ``xp`` as a read-only cached array (row indices for gathers and
+    scatters)."""
+    key = (xp, m)
+    r = _ARANGES.get(key)
     if r is None:
         if len(_ARANGES) > 64:
             _ARANGES.clear()
-        r = _ARANGES[m] = np.arange(m)
+        r = _ARANGES[key] = xp.arange(m)
         r.flags.writeable = False
     return r
 
@@ -256,10 +256,11 @@ class CrossEntropy(Function):
         x = _rows(x)
         m, c = x.shape
         w, eps = self.w, self.eps
-        z, e, s = _softmax_parts(x)
+        xp = get_array_module(x)
+        z, e, s = _softmax_parts(xp, x)
         self.e, self.s = e, s
-        lse = np.log(s[:, 0])
-        rows = _arange(m)
+        lse = xp.log(s[:, 0])
+        rows = _arange(xp, m)
         self.rows = rows
         per = lse - z[rows, self.t]
         keep = self.keep
@@ -275,19 +276,19 @@ class CrossEntropy(Function):
                 smooth *= keep
             per = (1.0 - eps) * per + (eps / c) * smooth
         self.denom = m if wt is None else wt.sum()
-        return _finish(per, self.reduction, self.denom, self.out_shape)
+        return _finish(xp, per, self.reduction, self.denom, self.out_shape)
 
     def backward(self, g):
         p = self.e / self.s
         m, c = p.shape
         if self.reduction == "mean" and self.denom == 0:
-            return (np.zeros(self.shape, dtype=p.dtype),)
+            return (get_array_module(p).zeros(self.shape, dtype=p.dtype),)
         wt, w, eps, keep, t = self.wt, self.w, self.eps, self.keep, self.t
         if eps:
             hit = 1.0 - eps if wt is None else (1.0 - eps) * wt
             spread = eps if w is None else eps * w.sum() / c
             coeff = hit + (spread if keep is None else spread * keep)
-            p *= coeff if np.ndim(coeff) == 0 else coeff[:, None]
+            p *= coeff if get_array_module(p).ndim(coeff) == 0 else coeff[:, None]
             p[self.rows, t] -= hit
             off = eps / c if w is None else (eps / c) * w
             p -= off if keep is None else keep[:, None] * off
@@ -315,15 +316,16 @@ class CrossEntropyProb(Function):
         self.shape = x.shape
         x, q = _rows(x), _rows(q)
         m, c = x.shape
-        z, e, s = _softmax_parts(x)
-        logp = z - np.log(s)
+        xp = get_array_module(x, q)
+        z, e, s = _softmax_parts(xp, x)
+        logp = z - xp.log(s)
         if self.eps:
             q = (1.0 - self.eps) * q + self.eps / c
         if self.w is not None:
             q = q * self.w
         self.e, self.s, self.q, self.logp = e, s, q, logp
         per = -(q * logp).sum(axis=1)
-        return _finish(per, self.reduction, m, self.out_shape)
+        return _finish(xp, per, self.reduction, m, self.out_shape)
 
     def backward(self, g):
         m = self.e.shape[0]
@@ -355,7 +357,8 @@ class NLL(Function):
         self.shape = x.shape
         x = _rows(x)
         m = x.shape[0]
-        self.rows = _arange(m)
+        xp = get_array_module(x)
+        self.rows = _arange(xp, m)
         per = -x[self.rows, self.t]
         keep, w = self.keep, self.w
         if keep is not None:
@@ -365,12 +368,12 @@ class NLL(Function):
             per *= wt
         self.wt = wt
         self.denom = m if wt is None else wt.sum()
-        return _finish(per, self.reduction, self.denom, self.out_shape)
+        return _finish(xp, per, self.reduction, self.denom, self.out_shape)
 
     def backward(self, g):
         m = self.rows.shape[0]
         c = self.shape[1] if len(self.shape) >= 2 else self.shape[0]
-        gx = np.zeros((m, c), dtype=g.dtype)
+        gx = get_array_module(g).zeros((m, c), dtype=g.dtype)
         if self.reduction == "mean" and self.denom == 0:
             return (_unrows(gx, self.shape),)
         k = _scale(g, self.reduction, self.denom, m)
@@ -456,7 +459,7 @@ def nll_loss(
     xd = x.data
     c = _class_count("nll_loss", xd)
     w = _class_weight("nll_loss", weight, c, xd.dtype)
-    td = target.data if isinstance(target, Tensor) else np.asarray(target)
+    td = target.data if isinstance(target, Tensor) else get_array_module(xd).asarray(target)
     if td.dtype.kind == "f" and td.shape == xd.shape:
         raise TypeError(
             "nll_loss needs integer class indices, got float class probabilities of the input's "
@@ -482,12 +485,13 @@ class _Elementwise(Function):
         red = self.reduction
         if red == "none":
             return loss
+        xp = get_array_module(loss)
         total = loss.sum()
         if red == "sum":
-            return np.asarray(total)
+            return xp.asarray(total)
         self.denom = w.sum() if w is not None and self.weighted_mean else loss.size
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(total / self.denom)
+        with backend.errstate(invalid="ignore", divide="ignore"):
+            return xp.asarray(total / self.denom)
 
     def _scale(self, g):
         k = g / self.denom if self.reduction == "mean" else g
@@ -514,9 +518,10 @@ class L1(_Elementwise):
     """l = |x − t|;  ∂l/∂x = sign(x − t) (0 at 0, as PyTorch)."""
 
     def forward(self, x, t):
+        xp = get_array_module(x, t)
         d = x - t
-        self.sign = np.sign(d)
-        return self._reduce(np.abs(d))
+        self.sign = xp.sign(d)
+        return self._reduce(xp.abs(d))
 
     def backward(self, g):
         return self._pair(self.sign * self._scale(g))
@@ -531,11 +536,12 @@ class Huber(_Elementwise):
         self.delta, self.factor = delta, factor
 
     def forward(self, x, t):
+        xp = get_array_module(x, t)
         d = x - t
         self.d = d
-        a = np.abs(d)
+        a = xp.abs(d)
         delta = self.delta
-        loss = np.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+        loss = xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
         if self.factor != 1.0:
             loss *= self.factor
         return self._reduce(loss)
@@ -544,7 +550,7 @@ class Huber(_Elementwise):
         k = self._scale(g)
         if self.factor != 1.0:
             k = k * self.factor
-        return self._pair(np.clip(self.d, -self.delta, self.delta) * k)
+        return self._pair(self.d.clip(-self.delta, self.delta) * k)
 
 
 class SSE(Function):
@@ -569,7 +575,7 @@ class SSE(Function):
         total = 0.5 * sq.sum()
         if red == "mean":
             total = total / (d.shape[0] if d.ndim else 1)
-        return np.asarray(total)
+        return get_array_module(d).asarray(total)
 
     def backward(self, g):
         d = self.d
@@ -672,9 +678,8 @@ def smooth_l1_loss(
 
 
 # -- binary cross-entropy -------------------------------------------------------------------------
-_BCE_EPS = float(
-    np.float32(1e-12)
-)  # PyTorch's floor for p(1 − p) in the gradient (a float32 1e-12)
+# PyTorch's floor for p(1 − p) in the gradient: a float32 1e-12
+_BCE_EPS = float(backend.float32.type(1e-12))
 
 
 class BinaryCrossEntropy(_Elementwise):
@@ -683,16 +688,21 @@ class BinaryCrossEntropy(_Elementwise):
     ∂l/∂t = log(1 − p) − log p."""
 
     def forward(self, p, t):
-        with np.errstate(divide="ignore"):
-            logp = np.maximum(np.log(p), -100.0)
-            log1mp = np.maximum(np.log1p(-p), -100.0)
+        xp = get_array_module(p, t)
+        with backend.errstate(divide="ignore"):
+            logp = xp.maximum(xp.log(p), -100.0)
+            log1mp = xp.maximum(xp.log1p(-p), -100.0)
         self.p, self.t, self.logp, self.log1mp = p, t, logp, log1mp
         return self._reduce(-(t * logp + (1.0 - t) * log1mp))
 
     def backward(self, g):
         k = self._scale(g)
         p, n = self.p, self.needs
-        gp = (p - self.t) / np.maximum(p * (1.0 - p), _BCE_EPS) * k if n[0] else None
+        gp = (
+            (p - self.t) / get_array_module(p).maximum(p * (1.0 - p), _BCE_EPS) * k
+            if n[0]
+            else None
+        )
         gt = (self.log1mp - self.logp) * k if n[1] else None
         return gp, gt
 
@@ -707,7 +717,8 @@ class BinaryCrossEntropyWithLogits(_Elementwise):
         self.pw = pos_weight
 
     def forward(self, x, t):
-        sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        xp = get_array_module(x, t)
+        sp = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
         self.x, self.t, self.sp = x, t, sp
         if self.pw is None:
             return self._reduce((1.0 - t) * x + sp)
@@ -719,7 +730,7 @@ class BinaryCrossEntropyWithLogits(_Elementwise):
         x, t, pw, n = self.x, self.t, self.pw, self.needs
         gx = gt = None
         if n[0]:
-            sig = special.expit(x)
+            sig = backend.special(get_array_module(x)).expit(x)
             gx = (sig - t if pw is None else self.lw * sig - pw * t) * k
         if n[1]:
             gt = (-x if pw is None else (pw - 1.0) * self.sp - x) * k

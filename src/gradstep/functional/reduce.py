@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
-
-import numpy as np
 
 from .. import backend
 from ..autograd import Function
+from ..backend import get_array_module
 from ..tensor import Tensor, apply, as_tensor
 
 
@@ -16,7 +16,7 @@ def _norm_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
     """Normalise ``dim`` (int, tuple or None) to a tuple of non-negative axes, or a clear error."""
     if dim is None:
         return None
-    dims = (dim,) if isinstance(dim, int | np.integer) else tuple(dim)
+    dims = (dim,) if isinstance(dim, backend.integer_types) else tuple(dim)
     out = []
     n = builtins.max(ndim, 1)
     for d in dims:
@@ -45,9 +45,10 @@ class Sum(Function):
         return a.sum(axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         if not self.keepdim and self.dims is not None and len(self.shape):
-            g = np.expand_dims(g, self.dims)
-        return (np.broadcast_to(g, self.shape),)
+            g = xp.expand_dims(g, self.dims)
+        return (xp.broadcast_to(g, self.shape),)
 
 
 class Mean(Function):
@@ -60,13 +61,14 @@ class Mean(Function):
             self.count = 1
             return a.copy()
         dims = self.dims if self.dims is not None else tuple(range(a.ndim))
-        self.count = int(np.prod([a.shape[d] for d in dims]))
+        self.count = math.prod([a.shape[d] for d in dims])
         return a.mean(axis=self.dims, keepdims=self.keepdim)
 
     def backward(self, g):
+        xp = get_array_module(g)
         if not self.keepdim and self.dims is not None and len(self.shape):
-            g = np.expand_dims(g, self.dims)
-        return (np.broadcast_to(g / self.count, self.shape),)
+            g = xp.expand_dims(g, self.dims)
+        return (xp.broadcast_to(g / self.count, self.shape),)
 
 
 def sum(
@@ -87,10 +89,10 @@ def sum(
         from .arithmetic import cast
 
         a = cast(a, dtype)
-    elif a.data.dtype.kind in "biu" and a.data.dtype != np.int64:
+    elif a.data.dtype.kind in "biu" and a.data.dtype != backend.int64:
         from .arithmetic import cast
 
-        a = cast(a, np.int64)
+        a = cast(a, backend.int64)
     return apply(Sum(_norm_dims(_pick(dim, axis), a.data.ndim), keepdim), a)
 
 
@@ -137,7 +139,7 @@ def var(
     if keepdims is not None:
         keepdim = keepdims
     dims = _norm_dims(_pick(dim, axis), a.data.ndim)
-    n = a.data.size if dims is None else int(np.prod([a.data.shape[d] for d in dims]))
+    n = a.data.size if dims is None else math.prod([a.data.shape[d] for d in dims])
     centered = sub(a, mean(a, dims, keepdim=True))
     scale = 1.0 / (n - correction) if n - correction > 0 else float("nan")
     return mul(sum(mul(centered, centered), dims, keepdim), scale)
@@ -177,13 +179,14 @@ class MaxAll(Function):
         self.out = out = red(axis=self.dims, keepdims=True)
         if self.keepdim:
             return out
-        return out.reshape(()) if self.dims is None else np.squeeze(out, self.dims)
+        return out.reshape(()) if self.dims is None else out.squeeze(self.dims)
 
     def backward(self, g):
+        xp = get_array_module(g)
         a, out = self.a, self.out
-        mask = (a == out) | (np.isnan(a) & np.isnan(out))
+        mask = (a == out) | (xp.isnan(a) & xp.isnan(out))
         if self.dims is not None and not self.keepdim:
-            g = np.expand_dims(g, self.dims)
+            g = xp.expand_dims(g, self.dims)
         return (mask * (g / mask.sum(axis=self.dims, keepdims=True, dtype=g.dtype)),)
 
 
@@ -197,21 +200,23 @@ class MaxDim(Function):
         if a.shape[self.dim] == 0 if a.ndim else False:
             raise ValueError("max()/min() over an empty dim has no value.")
         self.shape = a.shape
+        xp = get_array_module(a)
         if a.ndim == 0:
-            self.idx = np.zeros((), dtype=np.int64)
+            self.idx = xp.zeros((), dtype=backend.int64)
             return a.copy()
         idx = a.argmax(axis=self.dim) if self.is_max else a.argmin(axis=self.dim)
-        self.idx = np.expand_dims(idx, self.dim)
-        out = np.take_along_axis(a, self.idx, axis=self.dim)
-        return out if self.keepdim else np.squeeze(out, self.dim)
+        self.idx = xp.expand_dims(idx, self.dim)
+        out = xp.take_along_axis(a, self.idx, axis=self.dim)
+        return out if self.keepdim else out.squeeze(self.dim)
 
     def backward(self, g):
         if not self.shape:
             return (g,)
-        gz = np.zeros(self.shape, dtype=g.dtype)
+        xp = get_array_module(g)
+        gz = xp.zeros(self.shape, dtype=g.dtype)
         if not self.keepdim:
-            g = np.expand_dims(g, self.dim)
-        np.put_along_axis(gz, self.idx, g, axis=self.dim)
+            g = xp.expand_dims(g, self.dim)
+        xp.put_along_axis(gz, self.idx, g, axis=self.dim)
         return (gz,)
 
 
@@ -231,8 +236,8 @@ def _max_min(a: Any, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, 
     (d,) = _norm_dims(d, a.data.ndim)
     node = MaxDim(d, keepdim, is_max)
     values = apply(node, a)
-    idx = node.idx if keepdim or not a.data.ndim else np.squeeze(node.idx, d)
-    return MaxMin(values, Tensor._make(idx.astype(np.int64, copy=False)))
+    idx = node.idx if keepdim or not a.data.ndim else node.idx.squeeze(d)
+    return MaxMin(values, Tensor._make(idx.astype(backend.int64, copy=False)))
 
 
 def max(
@@ -276,19 +281,21 @@ def argmax(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) 
     """Index of the largest element (flattened when ``dim`` is None), as int64; no gradient."""
     a = as_tensor(a)
     d = _pick(dim, axis)
+    xp = get_array_module(a.data)
     if d is None:
-        return Tensor._make(np.asarray(a.data.argmax(), dtype=np.int64))
+        return Tensor._make(xp.asarray(a.data.argmax(), dtype=backend.int64))
     (d,) = _norm_dims(d, a.data.ndim)
-    return Tensor._make(np.asarray(a.data.argmax(axis=d, keepdims=keepdim), dtype=np.int64))
+    return Tensor._make(xp.asarray(a.data.argmax(axis=d, keepdims=keepdim), dtype=backend.int64))
 
 
 def argmin(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
     a = as_tensor(a)
     d = _pick(dim, axis)
+    xp = get_array_module(a.data)
     if d is None:
-        return Tensor._make(np.asarray(a.data.argmin(), dtype=np.int64))
+        return Tensor._make(xp.asarray(a.data.argmin(), dtype=backend.int64))
     (d,) = _norm_dims(d, a.data.ndim)
-    return Tensor._make(np.asarray(a.data.argmin(axis=d, keepdims=keepdim), dtype=np.int64))
+    return Tensor._make(xp.asarray(a.data.argmin(axis=d, keepdims=keepdim), dtype=backend.int64))
 
 
 def logsumexp(a: Any, dim: Any, keepdim: bool = False) -> Tensor:
@@ -305,17 +312,18 @@ class LogSumExp(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, a):
+        xp = get_array_module(a)
         m = a.max(axis=self.dim, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        e = np.exp(a - m)
+        m = xp.where(xp.isfinite(m), m, 0)
+        e = xp.exp(a - m)
         s = e.sum(axis=self.dim, keepdims=True)
         self.p = e / s
-        out = np.log(s) + m
-        return out if self.keepdim else np.squeeze(out, self.dim)
+        out = xp.log(s) + m
+        return out if self.keepdim else out.squeeze(self.dim)
 
     def backward(self, g):
         if not self.keepdim:
-            g = np.expand_dims(g, self.dim)
+            g = get_array_module(g).expand_dims(g, self.dim)
         return (g * self.p,)
 
 
@@ -332,4 +340,3 @@ __all__ = [
     "argmin",
     "logsumexp",
 ]
-_ = backend

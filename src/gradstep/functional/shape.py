@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function
+from ..backend import get_array_module
 from ..tensor import Tensor, apply, as_tensor
 from .reduce import _norm_dims
 
@@ -32,7 +33,7 @@ class Reshape(Function):
 
 
 def _shape_arg(shape: Sequence[Any]) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], int | np.integer):
+    if len(shape) == 1 and not isinstance(shape[0], backend.integer_types):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
 
@@ -54,14 +55,14 @@ def flatten(a: Any, start_dim: int = 0, end_dim: int = -1) -> Tensor:
             f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim})."
         )
     shp = a.data.shape
-    new = shp[:s] + (int(np.prod(shp[s : e + 1])),) + shp[e + 1 :]
+    new = shp[:s] + (math.prod(shp[s : e + 1]),) + shp[e + 1 :]
     return apply(Reshape(new), a)
 
 
 class Permute(Function):
     def __init__(self, dims):
         self.dims = dims
-        self.inv = tuple(np.argsort(dims))
+        self.inv = tuple(sorted(range(len(dims)), key=dims.__getitem__))
 
     def forward(self, a):
         return a.transpose(self.dims)
@@ -99,9 +100,12 @@ def t(a: Any) -> Tensor:
     return apply(Permute(tuple(range(nd - 1, -1, -1))), a)
 
 
+_BASIC_INDEX = (*backend.integer_types, slice)
+
+
 def _is_basic(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, int | np.integer | slice) or i is None or i is Ellipsis for i in items)
+    return all(isinstance(i, _BASIC_INDEX) or i is None or i is Ellipsis for i in items)
 
 
 class GetItem(Function):
@@ -115,26 +119,27 @@ class GetItem(Function):
         return a[self.index]
 
     def backward(self, g):
-        gz = np.zeros(self.shape, dtype=g.dtype)
+        xp = get_array_module(g)
+        gz = xp.zeros(self.shape, dtype=g.dtype)
         if self.basic:
             gz[self.index] = g
         else:
-            np.add.at(gz, self.index, g)
+            xp.add.at(gz, self.index, g)
         return (gz,)
 
 
-def _unwrap_index(index: Any) -> Any:
+def _unwrap_index(index: Any, xp: Any) -> Any:
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
+        return xp.asarray(index)
     return index
 
 
 def getitem(a: Tensor, index: Any) -> Tensor:
-    index = _unwrap_index(index)
+    index = _unwrap_index(index, get_array_module(a.data))
     try:  # the forward is the validation: an advanced index is not computed twice
         return apply(GetItem(index, _is_basic(index)), a)
     except IndexError as e:
@@ -146,11 +151,11 @@ class Cat(Function):
         self.dim = dim
 
     def forward(self, *arrays):
-        self.splits = np.cumsum([x.shape[self.dim] for x in arrays])[:-1]
-        return np.concatenate(arrays, axis=self.dim)
+        self.splits = list(itertools.accumulate(x.shape[self.dim] for x in arrays))[:-1]
+        return get_array_module(*arrays).concatenate(arrays, axis=self.dim)
 
     def backward(self, g):
-        parts = np.split(g, self.splits, axis=self.dim)
+        parts = get_array_module(g).split(g, self.splits, axis=self.dim)
         return tuple(p if n else None for p, n in zip(parts, self.needs))
 
 
@@ -163,7 +168,7 @@ def _promote_all(tensors: Sequence[Any]) -> list[Tensor]:
     dt = ts[0].data.dtype
     for x in ts[1:]:
         if x.data.dtype != dt:  # PyTorch's rules: int64 with float32 gives float32
-            dt = backend.promote(np.empty(0, dt), np.empty(0, x.data.dtype))
+            dt = backend.promote_types(dt, x.data.dtype)
     return [x if x.data.dtype == dt else cast(x, dt) for x in ts]
 
 
@@ -194,10 +199,10 @@ class Stack(Function):
         self.dim = dim
 
     def forward(self, *arrays):
-        return np.stack(arrays, axis=self.dim)
+        return get_array_module(*arrays).stack(arrays, axis=self.dim)
 
     def backward(self, g):
-        return tuple(np.take(g, i, axis=self.dim) if n else None for i, n in enumerate(self.needs))
+        return tuple(g.take(i, axis=self.dim) if n else None for i, n in enumerate(self.needs))
 
 
 def stack(tensors: Sequence[Any], dim: int = 0, *, axis: int | None = None) -> Tensor:
@@ -239,7 +244,7 @@ class Expand(Function):
         self.shape = shape
 
     def forward(self, a):
-        return np.broadcast_to(a, self.shape)
+        return get_array_module(a).broadcast_to(a, self.shape)
 
     def backward(self, g):
         return (g,)  # the engine sums it back to the input's shape
