@@ -1,4 +1,4 @@
-"""clip_grad_norm_ and clip_grad_value_ against torch.nn.utils, float64."""
+"""get_total_norm, clip_grad_norm_ and clip_grad_value_ against torch.nn.utils, float64."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gradstep.nn.utils import clip_grad_norm_, clip_grad_value_
+from gradstep.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
 from gradstep.tensor import tensor
 
 SHAPES = [(5, 3), (3,), (2, 2, 2)]
@@ -107,3 +107,36 @@ def test_clip_grad_value_in_place_and_bad_value():
     assert p.grad.tolist() == [-1.0, 0.5, 1.0]
     with pytest.raises(TypeError, match="clip_value"):
         clip_grad_value_([p], [1.0])
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.5, 0.0, math.inf, "inf"])
+def test_get_total_norm_matches_torch_and_changes_nothing(norm_type):
+    ours, theirs = pair(3.0, seed=5)
+    before = [p.grad.copy() for p in ours]
+    want = float(
+        torch.nn.utils.get_total_norm([q.grad for q in theirs], norm_type=norm_type, foreach=False)
+    )
+    from_params = get_total_norm(ours, norm_type)
+    from_arrays = get_total_norm([p.grad for p in ours], norm_type)
+    assert isinstance(from_params, float)
+    assert from_params == pytest.approx(want, rel=1e-12)
+    assert from_arrays == from_params
+    for p, g in zip(ours, before):
+        assert np.array_equal(p.grad, g)
+
+
+def test_get_total_norm_edges():
+    assert get_total_norm(np.array([3.0, 4.0])) == 5.0  # one array, by hand
+    assert get_total_norm([np.array([[1.0, -2.0]]), np.array([2.0])], 1.0) == 5.0
+    p = tensor(np.zeros(2), dtype=np.float64, requires_grad=True)
+    assert get_total_norm([p]) == 0.0  # no gradient yet: nothing to measure
+    p.grad = np.array([6.0, 8.0])
+    assert get_total_norm(p) == 10.0
+    p.grad = np.array([1.0, np.inf])
+    assert math.isinf(get_total_norm([p]))
+    with pytest.raises(RuntimeError, match="error_if_nonfinite"):
+        get_total_norm([p], error_if_nonfinite=True)
+    with pytest.raises(TypeError, match=r"tensors\[0\] is a str"):
+        get_total_norm(["grad"])
+    with pytest.raises(ValueError, match="norm_type"):
+        get_total_norm([p], math.nan)

@@ -465,7 +465,7 @@ def test_duck_typed_optimizer():
 BAD = [
     (lambda o: gls.StepLR(o, 0), ValueError, "step_size must be a positive int, got 0."),
     (lambda o: gls.StepLR(o, 2.5), TypeError, "step_size must be a positive int, got 2.5."),
-    (lambda o: gls.StepLR(o, 2, gamma=-1), ValueError, "gamma must be a number >= 0"),
+    (lambda o: gls.StepLR(o, 2, gamma=-1), ValueError, "gamma must be a finite number >= 0"),
     (lambda o: gls.StepLR(o, 2, last_epoch=-2), ValueError, "last_epoch must be an int >= -1"),
     (lambda o: gls.MultiStepLR(o, [3, -1]), ValueError, "non-negative int"),
     (lambda o: gls.MultiStepLR(o, 5), TypeError, "milestones must be a list"),
@@ -535,3 +535,69 @@ def test_torch_style_subclass_overriding_get_lr():
     sched.step()
     sched.step()
     assert sched.get_last_lr() == [LRS[0] / 4, LRS[1] / 4]
+
+
+def test_public_names_of_the_module():
+    """Every name users import from gradstep.optim.lr_scheduler, wherever its code lives."""
+    names = {
+        "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+        "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
+        "CosineAnnealingWarmRestarts", "SequentialLR", "OneCycleLR", "ReduceLROnPlateau",
+        "WarmupLR", "warmup_cosine", "warmup_linear", "warmup_constant", "with_warmup",
+    }  # fmt: skip
+    assert set(gls.__all__) == names
+    for name in names:
+        assert callable(getattr(gls, name))
+        if isinstance(getattr(gls, name), type):
+            assert issubclass(getattr(gls, name), gls.LRScheduler)
+
+
+def test_state_dict_contents_by_hand():
+    """Plain Python values (a NumPy gamma becomes a float), infinities kept as floats, no best yet
+    saved as None."""
+    opt = gs_opt()
+    sched = gls.StepLR(opt, 2, gamma=np.float32(0.5))
+    for _ in range(3):
+        sched.step()
+    sd = sched.state_dict()
+    assert sd == {
+        "last_epoch": 3,
+        "base_lrs": [0.1, 0.02],
+        "_step_count": 4,
+        "_last_lr": [0.1 * 0.5, 0.02 * 0.5],
+        "step_size": 2,
+        "gamma": 0.5,
+    }
+    assert type(sd["gamma"]) is float
+
+    opt = gs_opt()
+    plateau = gls.ReduceLROnPlateau(opt, patience=0)
+    want = {
+        "last_epoch": 0,
+        "base_lrs": [0.1, 0.02],
+        "_step_count": 0,
+        "_last_lr": [0.1, 0.02],
+        "mode": "min",
+        "factor": 0.1,
+        "patience": 0,
+        "threshold": 1e-4,
+        "threshold_mode": "rel",
+        "cooldown": 0,
+        "min_lrs": [0.0, 0.0],
+        "default_min_lr": 0.0,
+        "eps": 1e-8,
+        "best": None,
+        "num_bad_epochs": 0,
+        "cooldown_counter": 0,
+    }
+    assert plateau.state_dict() == want
+    plateau.step(np.float32(2.0))
+    plateau.step(math.inf)  # worse: the lr drops by factor
+    sd = plateau.state_dict()
+    assert sd["best"] == 2.0 and type(sd["best"]) is float
+    assert sd["_last_lr"] == [0.1 * 0.1, 0.02 * 0.1]
+    assert (sd["last_epoch"], sd["_step_count"], sd["num_bad_epochs"]) == (2, 2, 0)
+
+    sched = gls.ExponentialLR(gs_opt(), gamma=1.0)
+    sched.base_lrs = [math.inf, 0.02]
+    assert sched.state_dict()["base_lrs"] == [math.inf, 0.02]  # kept a float, not "inf"

@@ -185,7 +185,7 @@ BAD = [
     (
         lambda o: gls.warmup_cosine(o, 2, 10, min_lr=-0.1),
         ValueError,
-        "min_lr must be a number >= 0",
+        "min_lr must be a finite number >= 0",
     ),
     (
         lambda o: gls.warmup_cosine(o, 2, 10, min_lr=0.05),

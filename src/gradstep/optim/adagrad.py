@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, axpy_, check_bool, check_min, effective_grad
+from ..validate import boolean, real
+from .optimizer import Optimizer, axpy_, effective_grad
 
 
 def adagrad_update(
@@ -92,13 +93,13 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        check_min("lr", group["lr"])
-        check_min("lr_decay", group["lr_decay"])
-        check_min("weight_decay", group["weight_decay"])
-        check_min("initial_accumulator_value", group["initial_accumulator_value"])
-        check_min("eps", group["eps"])
-        check_bool("maximize", group["maximize"])
-        check_bool("eps_inside_sqrt", group["eps_inside_sqrt"])
+        real("lr", group["lr"], 0.0, finite=False)
+        real("lr_decay", group["lr_decay"], 0.0, finite=False)
+        real("weight_decay", group["weight_decay"], 0.0, finite=False)
+        real("initial_accumulator_value", group["initial_accumulator_value"], 0.0, finite=False)
+        real("eps", group["eps"], 0.0, finite=False)
+        boolean("maximize", group["maximize"])
+        boolean("eps_inside_sqrt", group["eps_inside_sqrt"])
 
     def _on_group_added(self, group: dict[str, Any]) -> None:
         # torch creates Adagrad's state when the group is added, not at the first step.

@@ -6,15 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import (
-    Optimizer,
-    axpy_,
-    check_bool,
-    check_min,
-    check_unit_interval,
-    effective_grad,
-    lerp_,
-)
+from ..validate import boolean, real, unit_interval
+from .optimizer import Optimizer, axpy_, effective_grad, lerp_
 
 
 def adam_update(
@@ -116,19 +109,19 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        check_min("lr", group["lr"])
-        check_min("eps", group["eps"])
+        real("lr", group["lr"], 0.0, finite=False)
+        real("eps", group["eps"], 0.0, finite=False)
         betas = group["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(
                 f"betas must be a pair (beta1, beta2), got {betas!r}; pass (0.9, 0.999)."
             )
-        check_unit_interval("betas[0]", betas[0])
-        check_unit_interval("betas[1]", betas[1])
-        check_min("weight_decay", group["weight_decay"])
-        check_bool("amsgrad", group["amsgrad"])
-        check_bool("maximize", group["maximize"])
-        check_bool("decoupled_weight_decay", group["decoupled_weight_decay"])
+        unit_interval("betas[0]", betas[0])
+        unit_interval("betas[1]", betas[1])
+        real("weight_decay", group["weight_decay"], 0.0, finite=False)
+        boolean("amsgrad", group["amsgrad"])
+        boolean("maximize", group["maximize"])
+        boolean("decoupled_weight_decay", group["decoupled_weight_decay"])
 
     def _group_hyper(self, group: dict[str, Any]) -> dict[str, Any]:
         beta1, beta2 = group["betas"]

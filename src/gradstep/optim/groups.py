@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .optimizer import check_min
+from ..validate import real
 
 
 def param_groups_no_decay(
@@ -17,7 +17,7 @@ def param_groups_no_decay(
     ``weight_decay=0``; the others (weight matrices and kernels) get ``weight_decay``.
     Pass the result as an optimizer's ``params``: ``AdamW(param_groups_no_decay(...), lr=...)``.
     """
-    check_min("weight_decay", weight_decay)
+    real("weight_decay", weight_decay, 0.0, finite=False)
     decay: list[Any] = []
     no_decay: list[Any] = []
     for i, item in enumerate(named_parameters):

@@ -2,14 +2,14 @@
 
 An optimizer sees parameters only: objects with ``.data`` (a backend array, updated in place because
 parameters may be views into one flat buffer), ``.grad`` (an array, or None to skip the parameter)
-and ``.requires_grad``. Subclasses validate their hyperparameters and implement ``_update`` for one
-parameter; the maths lives in a plain function of arrays beside each subclass.
+and ``.requires_grad``. Subclasses check their hyperparameters with ``gradstep.validate`` and
+implement ``_update`` for one parameter; the maths lives in a plain function of arrays beside each
+subclass.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -56,40 +56,6 @@ class ParamState(MutableMapping):
 
     def __repr__(self) -> str:
         return f"ParamState({len(self)} parameters)"
-
-
-# -- hyperparameter checks: one sentence naming the argument and the fix ---------------------------
-
-
-def check_number(name: str, value: Any) -> float:
-    """``value`` as a float, or a TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r}; pass a float.")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name} must not be NaN; pass a finite number.")
-    return value
-
-
-def check_min(name: str, value: Any, low: float = 0.0, *, strict: bool = False) -> None:
-    """Raise ValueError unless ``value >= low`` (``> low`` when ``strict``)."""
-    v = check_number(name, value)
-    if v < low or (strict and v == low):
-        sign = ">" if strict else ">="
-        raise ValueError(f"{name} must be {sign} {low}, got {value!r}; pass a value {sign} {low}.")
-
-
-def check_unit_interval(name: str, value: Any) -> None:
-    """Raise ValueError unless ``0 <= value < 1`` (decay rates such as Adam's betas)."""
-    v = check_number(name, value)
-    if not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}; pass a value in [0, 1).")
-
-
-def check_bool(name: str, value: Any) -> None:
-    """Raise TypeError unless ``value`` is a bool."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}; pass a bool.")
 
 
 def _looks_like_parameter(obj: Any) -> bool:

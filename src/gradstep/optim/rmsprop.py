@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, axpy_, check_bool, check_min, effective_grad, lerp_
+from ..validate import boolean, real
+from .optimizer import Optimizer, axpy_, effective_grad, lerp_
 
 
 def rmsprop_update(
@@ -112,14 +113,14 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        check_min("lr", group["lr"])
-        check_min("eps", group["eps"])
-        check_min("momentum", group["momentum"])
-        check_min("weight_decay", group["weight_decay"])
-        check_min("alpha", group["alpha"])
-        check_bool("centered", group["centered"])
-        check_bool("maximize", group["maximize"])
-        check_bool("eps_inside_sqrt", group["eps_inside_sqrt"])
+        real("lr", group["lr"], 0.0, finite=False)
+        real("eps", group["eps"], 0.0, finite=False)
+        real("momentum", group["momentum"], 0.0, finite=False)
+        real("weight_decay", group["weight_decay"], 0.0, finite=False)
+        real("alpha", group["alpha"], 0.0, finite=False)
+        boolean("centered", group["centered"])
+        boolean("maximize", group["maximize"])
+        boolean("eps_inside_sqrt", group["eps_inside_sqrt"])
 
     def _group_hyper(self, group: dict[str, Any]) -> dict[str, Any]:
         return {

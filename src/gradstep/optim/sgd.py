@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, axpy_, check_bool, check_min, check_number, effective_grad
+from ..validate import boolean, real
+from .optimizer import Optimizer, axpy_, effective_grad
 
 _FORMS = ("torch", "textbook")
 
@@ -120,12 +121,12 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
-        check_min("lr", group["lr"])
-        check_min("momentum", group["momentum"])
-        check_number("dampening", group["dampening"])
-        check_min("weight_decay", group["weight_decay"])
-        check_bool("nesterov", group["nesterov"])
-        check_bool("maximize", group["maximize"])
+        real("lr", group["lr"], 0.0, finite=False)
+        real("momentum", group["momentum"], 0.0, finite=False)
+        real("dampening", group["dampening"], finite=False)
+        real("weight_decay", group["weight_decay"], 0.0, finite=False)
+        boolean("nesterov", group["nesterov"])
+        boolean("maximize", group["maximize"])
         if group["momentum_form"] not in _FORMS:
             raise ValueError(
                 f"momentum_form must be 'torch' or 'textbook', got {group['momentum_form']!r}; "

@@ -1,8 +1,8 @@
 """One-call warm-up: per-batch linear warm-up, then cosine, linear or constant, in closed form.
 
 lr at step s of the warm-up is base·(s+1)/warmup_steps (never 0); afterwards the chosen schedule
-runs to ``total_steps`` (which the Trainer fills in when it is left out). Split from
-lr_scheduler.py, which re-exports these names.
+runs to ``total_steps`` (which the Trainer fills in when it is left out). lr_scheduler.py
+re-exports these names.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import schedules
-from .lr_scheduler import LRScheduler, _int, _per_group, _start_lrs
+from ..validate import integer
+from .scheduler_base import LRScheduler, per_group, start_lrs
+from .schedules import cosine_decay, linear_decay, linear_warmup
 
 __all__ = ["WarmupLR", "warmup_constant", "warmup_cosine", "warmup_linear", "with_warmup"]
 
@@ -49,12 +50,12 @@ class WarmupLR(LRScheduler):
                 f"got {decay!r}."
             )
         self.decay = decay
-        self.warmup_steps = _int("warmup_steps", warmup_steps, 0)
+        self.warmup_steps = integer("warmup_steps", warmup_steps, 0)
         self.total_steps: int | None = None
         if total_steps is not None:
             self.total_steps = self._checked_total(total_steps)
-        bases = _start_lrs(optimizer, _int("last_epoch", last_epoch, -1))
-        self.min_lrs = _per_group("min_lr", min_lr, len(bases), low=0.0)
+        bases = start_lrs(optimizer, integer("last_epoch", last_epoch, -1))
+        self.min_lrs = per_group("min_lr", min_lr, len(bases), low=0.0)
         for i, (m, base) in enumerate(zip(self.min_lrs, bases)):
             if m > base:
                 raise ValueError(
@@ -63,7 +64,7 @@ class WarmupLR(LRScheduler):
         super().__init__(optimizer, last_epoch, interval=interval)
 
     def _checked_total(self, total_steps: Any) -> int:
-        total = _int("total_steps", total_steps, 1)
+        total = integer("total_steps", total_steps, 1)
         if total <= self.warmup_steps:
             raise ValueError(
                 f"total_steps must be > warmup_steps ({self.warmup_steps}), got {total}."
@@ -88,7 +89,7 @@ class WarmupLR(LRScheduler):
     def _lr_at(self, s: int) -> list[float]:
         w = self.warmup_steps
         if s < w:
-            f = schedules.linear_warmup(s, w)
+            f = linear_warmup(s, w)
             return [base * f for base in self.base_lrs]
         u = s - w
         if callable(self.decay):
@@ -96,7 +97,7 @@ class WarmupLR(LRScheduler):
             return [base * f for base in self.base_lrs]
         if self.decay == "constant" or self.total_steps is None:  # u = 0 here: the top of the decay
             return list(self.base_lrs)
-        shape = schedules.cosine_decay if self.decay == "cosine" else schedules.linear_decay
+        shape = cosine_decay if self.decay == "cosine" else linear_decay
         f = shape(u, self.total_steps - w)
         if f in (0.0, 1.0):  # the ends exactly: base_lr at the top, min_lr from total_steps on
             return list(self.base_lrs) if f else list(self.min_lrs)
