@@ -6,6 +6,13 @@ interchangeable) and flags override the file. Each key has a kind, a default, th
 allows and a line of help. Defaults marked "auto" depend on the data or the optimizer; the
 command line settles them when it builds the run and writes the values it used into the run's
 config.toml, whose [meta] table (seed, versions, architecture) is ignored when it is read back.
+
+The components come from one table per family (``optim.registry``: OPTIMIZERS, SCHEDULES;
+``nn.registry``: LOSSES, LAYERS). The choices of ``optimizer.name`` and the like, which
+``optimizer.*`` / ``schedule.*`` / ``loss.*`` key applies to which component (the constructor
+takes a parameter of that name) and each such key's default (the constructor's, or the table's
+CLI default; "auto" where they differ between components) are read from them when the schema
+is read (``config_tables``), so an entry added to a table shows up everywhere.
 """
 
 from __future__ import annotations
@@ -13,24 +20,36 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 import os
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import tomli_w
 
+from . import config_tables as T
+from . import validate
+from .components import find
+from .config_tables import AUTO, COMPONENT_SECTIONS
+from .config_tables import FROM_TABLE as _TABLE
+from .nn import registry as nn_tables
+
 __all__ = [
+    "ACTIVATIONS",
     "AUTO",
+    "COMPONENT_SECTIONS",
     "LAYER_FIELDS",
+    "LOSSES",
     "NONE",
     "OPTIMIZERS",
+    "SCHEDULES",
     "SCHEMA",
     "SECTIONS",
     "ConfigError",
     "Key",
+    "LiveMapping",
+    "component_keys",
     "config_hash",
     "defaults",
     "dumps",
@@ -41,10 +60,10 @@ __all__ = [
     "parse_value",
     "resolve",
     "suggest_key",
+    "settle_auto",
     "unused_keys",
 ]
 
-AUTO = "auto"
 NONE = "none"
 SECTIONS = ("data", "model", "loss", "optimizer", "schedule", "train", "stop", "output")
 
@@ -58,7 +77,10 @@ class Key:
     """One configuration key: ``path`` is "section.name"; ``kind`` one of int, float, bool, str,
     choice, ints, floats, strs, batch, table, layers. ``auto`` / ``optional`` allow the strings
     "auto" / "none"; ``applies`` says when the key is used (unused keys are left out of a run's
-    config.toml, and setting one to a non-default value is an error)."""
+    config.toml, and setting one to a non-default value is an error). In a component section,
+    ``param`` names the constructor parameter that decides where the key applies (default: the
+    key's name); ``table`` names the table a choice key's choices come from; ``aliases`` pairs
+    other accepted spellings with a choice."""
 
     path: str
     kind: str
@@ -74,6 +96,9 @@ class Key:
     length: int | None = None
     applies: Callable[[dict], bool] | None = None
     applies_text: str = ""
+    param: str | None = None
+    table: str = ""
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def section(self) -> str:
@@ -82,22 +107,6 @@ class Key:
     @property
     def name(self) -> str:
         return self.path.split(".", 1)[1]
-
-
-def _when(key: str, *values: str) -> tuple[Callable[[dict], bool], str]:
-    section, name = key.split(".")
-    shown = " or ".join(repr(v) for v in values)
-    return (lambda cfg: cfg[section][name] in values), f"{key} = {shown}"
-
-
-def _opt(*names: str) -> dict[str, Any]:
-    fn, text = _when("optimizer.name", *names)
-    return {"applies": fn, "applies_text": text}
-
-
-def _sched(*names: str) -> dict[str, Any]:
-    fn, text = _when("schedule.name", *names)
-    return {"applies": fn, "applies_text": text}
 
 
 _FILE_DATA = {"applies": lambda c: bool(c["data"]["path"]), "applies_text": "data.path is set"}
@@ -115,23 +124,11 @@ _EARLY = {
     "applies_text": "stop.patience is set",
 }
 
-OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")
-SCHEDULES = (
-    "none",
-    "warmup_cosine",
-    "warmup_linear",
-    "warmup_constant",
-    "step",
-    "exponential",
-    "cosine",
-    "plateau",
-)
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")
-LOSSES = ("auto", "cross_entropy", "mse", "sse", "l1")
 METRICS = ("accuracy", "precision", "recall", "f1", "mse", "mae", "r2", "max_error")
 
+# Keys of the component sections: ``_TABLE`` defaults and where each applies come from the tables.
 # fmt: off
-_KEYS: list[Key] = [
+_DECLARED: list[Key] = [
     # -- data
     Key("data.name", "str", "digits",
         "built-in dataset (list: gradstep datasets)", **_BUILTIN),
@@ -161,10 +158,10 @@ _KEYS: list[Key] = [
     Key("model.layers", "ints", [],
         "all layer widths of the MLP, input and output included (instead of hidden)", **_MLP),
     Key("model.activation", "choice", "relu", "activation after each hidden layer",
-        choices=ACTIVATIONS, **_MLP),
+        table="hidden activations", **_MLP),
     Key("model.output_activation", "choice", "none",
         "activation on the outputs (none: logits, which cross-entropy expects)",
-        choices=("none", "sigmoid", "tanh"), **_MLP),
+        table="output activations", **_MLP),
     Key("model.dropout", "float", 0.0, "dropout probability after each hidden activation",
         low=0.0, high=1.0, high_open=True, **_MLP),
     Key("model.layer", "layers", [],
@@ -173,64 +170,51 @@ _KEYS: list[Key] = [
     Key("model.dtype", "choice", "float32", "floating-point type of the weights",
         choices=("float32", "float64")),
     # -- loss
-    Key("loss.name", "choice", AUTO,
-        "loss (auto: cross_entropy for classification, mse for regression)", choices=LOSSES),
-    Key("loss.label_smoothing", "float", AUTO,
-        "label smoothing ε of the cross-entropy (auto: 0.1, a mild regulariser; 0: plain loss)",
-        low=0.0, high=1.0, high_open=True, auto=True,
-        applies=lambda c: c["loss"]["name"] in (AUTO, "cross_entropy"),
-        applies_text="loss.name = 'cross_entropy' (or auto for classification)"),
-    Key("loss.reduction", "choice", AUTO,
-        "how per-sample losses combine (auto: mean; sum for sse, the textbook's E)",
+    Key("loss.name", "choice", AUTO, "loss", table="losses"),
+    Key("loss.label_smoothing", "float", _TABLE,
+        "label smoothing ε of the cross-entropy (0: plain loss)",
+        low=0.0, high=1.0, high_open=True, auto=True),
+    Key("loss.reduction", "choice", _TABLE, "how per-sample losses combine",
         choices=(AUTO, "mean", "sum")),
     # -- optimizer
-    Key("optimizer.name", "choice", "adam",
-        "optimizer (momentum = sgd with momentum)", choices=OPTIMIZERS),
-    Key("optimizer.lr", "float", AUTO, "learning rate (the textbook's α or η); auto: sgd 0.1, "
-        "momentum 0.05, adagrad 0.05, rmsprop 0.002, adam/adamw 0.003", low=0.0, auto=True),
-    Key("optimizer.momentum", "float", AUTO,
-        "momentum coefficient μ (auto: 0.9 for momentum, else 0)", low=0.0, high=1.0,
-        high_open=True, auto=True, **_opt("sgd", "momentum", "rmsprop")),
-    Key("optimizer.dampening", "float", 0.0, "dampening of the momentum", low=0.0, high=1.0,
-        **_opt("sgd", "momentum")),
-    Key("optimizer.nesterov", "bool", False, "Nesterov momentum", **_opt("sgd", "momentum")),
-    Key("optimizer.momentum_form", "choice", "torch",
+    Key("optimizer.name", "choice", "adam", "optimizer", table="optimizers"),
+    Key("optimizer.lr", "float", _TABLE, "learning rate (the textbook's α or η)", low=0.0),
+    Key("optimizer.momentum", "float", _TABLE, "momentum coefficient μ", low=0.0, high=1.0,
+        high_open=True),
+    Key("optimizer.dampening", "float", _TABLE, "dampening of the momentum", low=0.0,
+        high=1.0),
+    Key("optimizer.nesterov", "bool", _TABLE, "Nesterov momentum"),
+    Key("optimizer.momentum_form", "choice", _TABLE,
         "torch: buf = μ·buf + g, p -= lr·buf; textbook: v = μ·v + lr·g, p -= v",
-        choices=("torch", "textbook"), **_opt("sgd", "momentum")),
-    Key("optimizer.weight_decay", "float", AUTO,
-        "L2 penalty (adamw: decoupled decay); auto: 0.01 for adamw, else 0", low=0.0, auto=True),
-    Key("optimizer.betas", "floats", [0.9, 0.999], "Adam's β1, β2", low=0.0, high=1.0,
-        high_open=True, length=2, **_opt("adam", "adamw")),
-    Key("optimizer.eps", "float", AUTO, "term added to the denominator (auto: 1e-10 for "
-        "adagrad, else 1e-8)", low=0.0, auto=True, **_opt("adagrad", "rmsprop", "adam", "adamw")),
-    Key("optimizer.amsgrad", "bool", False, "AMSGrad variant", **_opt("adam", "adamw")),
-    Key("optimizer.alpha", "float", 0.99, "RMSprop's decay of the squared-gradient average",
-        low=0.0, high=1.0, high_open=True, **_opt("rmsprop")),
-    Key("optimizer.centered", "bool", False, "centred RMSprop", **_opt("rmsprop")),
-    Key("optimizer.eps_inside_sqrt", "bool", False, "textbook form: sqrt(v + eps)",
-        **_opt("adagrad", "rmsprop")),
-    Key("optimizer.lr_decay", "float", 0.0, "Adagrad's learning-rate decay", low=0.0,
-        **_opt("adagrad")),
-    Key("optimizer.initial_accumulator_value", "float", 0.0, "Adagrad's starting sum G0",
-        low=0.0, **_opt("adagrad")),
+        choices=("torch", "textbook")),
+    Key("optimizer.weight_decay", "float", _TABLE, "L2 penalty (adamw: decoupled decay)",
+        low=0.0),
+    Key("optimizer.betas", "floats", _TABLE, "Adam's β1, β2", low=0.0, high=1.0,
+        high_open=True, length=2),
+    Key("optimizer.eps", "float", _TABLE, "term added to the denominator", low=0.0),
+    Key("optimizer.amsgrad", "bool", _TABLE, "AMSGrad variant"),
+    Key("optimizer.alpha", "float", _TABLE, "RMSprop's decay of the squared-gradient average",
+        low=0.0, high=1.0, high_open=True),
+    Key("optimizer.centered", "bool", _TABLE, "centred RMSprop"),
+    Key("optimizer.eps_inside_sqrt", "bool", _TABLE, "textbook form: sqrt(v + eps)"),
+    Key("optimizer.lr_decay", "float", _TABLE, "Adagrad's learning-rate decay", low=0.0),
+    Key("optimizer.initial_accumulator_value", "float", _TABLE, "Adagrad's starting sum G0",
+        low=0.0),
     # -- schedule
-    Key("schedule.name", "choice", "warmup_cosine", "learning-rate schedule", choices=SCHEDULES),
+    Key("schedule.name", "choice", "warmup_cosine", "learning-rate schedule",
+        table="schedules"),
     Key("schedule.warmup_epochs", "float", 1.0,
-        "warm-up length in epochs (when warmup_steps is auto)", low=0.0,
-        **_sched("warmup_cosine", "warmup_linear", "warmup_constant")),
+        "warm-up length in epochs (when warmup_steps is auto)", low=0.0, param="warmup_steps"),
     Key("schedule.warmup_steps", "int", AUTO,
         "warm-up length in optimizer steps (auto: warmup_epochs × batches per epoch)", low=0,
-        auto=True, **_sched("warmup_cosine", "warmup_linear", "warmup_constant")),
-    Key("schedule.min_lr", "float", 0.0, "learning rate at the end of the decay", low=0.0,
-        **_sched("warmup_cosine", "warmup_linear", "cosine", "plateau")),
-    Key("schedule.step_size", "int", 10, "epochs between two decays", low=1, **_sched("step")),
-    Key("schedule.gamma", "float", AUTO, "decay factor (auto: 0.1 for step, 0.95 for "
-        "exponential)", low=0.0, high=1.0, low_open=True, auto=True,
-        **_sched("step", "exponential")),
-    Key("schedule.factor", "float", 0.1, "lr factor when the validation loss plateaus",
-        low=0.0, high=1.0, low_open=True, high_open=True, **_sched("plateau")),
-    Key("schedule.patience", "int", 5, "epochs without improvement before the lr drops",
-        low=0, **_sched("plateau")),
+        auto=True),
+    Key("schedule.min_lr", "float", _TABLE, "learning rate at the end of the decay", low=0.0),
+    Key("schedule.step_size", "int", _TABLE, "epochs between two decays", low=1),
+    Key("schedule.gamma", "float", _TABLE, "decay factor", low=0.0, high=1.0, low_open=True),
+    Key("schedule.factor", "float", _TABLE, "lr factor when the validation loss plateaus",
+        low=0.0, high=1.0, low_open=True, high_open=True),
+    Key("schedule.patience", "int", _TABLE, "epochs without improvement before the lr drops",
+        low=0),
     # -- train
     Key("train.epochs", "int", 20, "epochs to train (the total, when resuming)", low=1),
     Key("train.seed", "int", 0,
@@ -265,23 +249,7 @@ _KEYS: list[Key] = [
         "run directory name (empty: time and a hash of the config; never overwrites)"),
     Key("output.plot", "bool", True, "draw curves.png (needs matplotlib)"),
 ]
-
 # fmt: on
-
-SCHEMA: dict[str, Key] = {k.path: k for k in _KEYS}
-
-LAYER_FIELDS: dict[str, dict[str, tuple[str, Any]]] = {
-    # type -> field -> (kind, default); None default = required or filled in
-    "linear": {"out": ("int", None), "in": ("int", None), "bias": ("bool", True)},
-    "relu": {},
-    "sigmoid": {},
-    "tanh": {},
-    "gelu": {},
-    "leaky_relu": {"negative_slope": ("float", 0.01)},
-    "dropout": {"p": ("float", 0.5)},
-    "flatten": {},
-    "batchnorm": {"eps": ("float", 1e-5), "momentum": ("float", 0.1)},
-}
 
 # common misspellings whose closest key difflib would not find
 _ALIASES = {
@@ -311,6 +279,95 @@ _ALIASES = {
 }
 
 
+# -- the component tables ------------------------------------------------------------------------
+
+_built: dict[str, Any] = {"stamp": None, "keys": [], "schema": {}}
+
+
+def _keys() -> list[Key]:
+    """Every key, completed from the tables as they are now (rebuilt when an entry changes)."""
+    stamp = T.stamp()
+    if _built["stamp"] != stamp:
+        keys = [T.complete(k) for k in _DECLARED]
+        _built.update(stamp=stamp, keys=keys, schema={k.path: k for k in keys})
+    return _built["keys"]
+
+
+def _schema() -> dict[str, Key]:
+    _keys()
+    return _built["schema"]
+
+
+def component_keys(section: str) -> list[Key]:
+    """The keys of a component section that are its components' parameters (all but name)."""
+    return [k for k in _keys() if k.section == section and k.name != "name"]
+
+
+def settle_auto(cfg: dict[str, Any], section: str) -> None:
+    """Replace the "auto" values of a component section in place with the chosen entry's
+    defaults (``schedule.warmup_steps``, which depends on the data, is settled before)."""
+    T.settle_auto(cfg, section, component_keys(section))
+
+
+class LiveMapping(Mapping[str, Any]):
+    """A read-only mapping computed from the tables whenever it is read."""
+
+    def __init__(self, compute: Callable[[], Mapping[str, Any]]) -> None:
+        self._compute = compute
+
+    def __getitem__(self, name: str) -> Any:
+        return self._compute()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._compute())
+
+    def __len__(self) -> int:
+        return len(self._compute())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._compute()))
+
+
+class _LiveNames(Sequence[str]):
+    """A read-only tuple of names computed from the tables whenever it is read."""
+
+    def __init__(self, compute: Callable[[], Sequence[str]]) -> None:
+        self._compute = compute
+
+    def __getitem__(self, i: Any) -> Any:
+        return tuple(self._compute())[i]
+
+    def __len__(self) -> int:
+        return len(self._compute())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _LiveNames | tuple | list):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(tuple(self._compute()))
+
+
+def _layer_fields() -> dict[str, dict[str, tuple[str, Any]]]:
+    return {
+        name: {f: (spec.kind, entry.field_defaults()[f]) for f, spec in entry.fields.items()}
+        for name, entry in nn_tables.LAYERS.items()
+    }
+
+
+SCHEMA: Mapping[str, Key] = LiveMapping(_schema)
+"""Every key by path, read from the tables (an entry added to a table shows up here)."""
+OPTIMIZERS: Sequence[str] = _LiveNames(lambda: tuple(T.components("optimizer")))
+SCHEDULES: Sequence[str] = _LiveNames(lambda: tuple(T.components("schedule")))
+LOSSES: Sequence[str] = _LiveNames(lambda: _schema()["loss.name"].choices)
+ACTIVATIONS: Sequence[str] = _LiveNames(lambda: _schema()["model.activation"].choices)
+LAYER_FIELDS: Mapping[str, dict[str, tuple[str, Any]]] = LiveMapping(_layer_fields)
+"""type -> field -> (kind, default); a None default is required or filled in from the width."""
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -328,14 +385,15 @@ def suggest_key(path: str) -> str | None:
     alias = difflib.get_close_matches(last, list(_ALIASES), n=1, cutoff=0.85)
     if alias:
         return _ALIASES[alias[0]]
-    names = {k.name: k.path for k in _KEYS if k.section == section}
+    keys = _keys()
+    names = {k.name: k.path for k in keys if k.section == section}
     close = difflib.get_close_matches(last, list(names), n=1, cutoff=0.6)
     if close:
         return names[close[0]]
     close = difflib.get_close_matches(normalize_key(path), list(SCHEMA), n=1, cutoff=0.6)
     if close:
         return close[0]
-    everywhere = {k.name: k.path for k in _KEYS}
+    everywhere = {k.name: k.path for k in keys}
     close = difflib.get_close_matches(last, list(everywhere), n=1, cutoff=0.75)
     return everywhere[close[0]] if close else None
 
@@ -348,7 +406,7 @@ def _did_you_mean(path: str, prefix: str = "") -> str:
 def defaults() -> dict[str, Any]:
     """The default configuration as nested dicts (fresh copies)."""
     cfg: dict[str, Any] = {s: {} for s in SECTIONS}
-    for key in _KEYS:
+    for key in _keys():
         cfg[key.section][key.name] = _copy(key.default)
     return cfg
 
@@ -422,22 +480,19 @@ class _Bad(Exception):
 
 
 def _number(v: Any, integer: bool) -> float | int:
-    if isinstance(v, bool):
-        raise _Bad
+    """A number from TOML or from a flag's text; the checks are ``validate``'s, the message the
+    caller's (which names the key and where it was set)."""
     if isinstance(v, str):
         try:
             v = int(v) if integer else float(v)
         except ValueError:
             raise _Bad from None
-    if integer:
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if not isinstance(v, int):
-            raise _Bad
-        return v
-    if not isinstance(v, int | float) or not math.isfinite(v):
-        raise _Bad
-    return float(v)
+    if integer and isinstance(v, float) and v.is_integer():
+        v = int(v)
+    try:
+        return validate.integer("value", v) if integer else validate.real("value", v)
+    except (TypeError, ValueError):
+        raise _Bad from None
 
 
 def _boolean(v: Any) -> bool:
@@ -483,6 +538,7 @@ def _check(key: Key, v: Any) -> Any:
         if not isinstance(v, str):
             raise _Bad
         low = v.strip().lower().replace("-", "_")
+        low = dict(key.aliases).get(low, low)
         if low not in key.choices:
             raise _Bad
         return low
@@ -549,17 +605,17 @@ def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
         item = {normalize_key(k): v for k, v in item.items()}
         kind = item.get("type")
         if not isinstance(kind, str):
-            raise ConfigError(f"{where} needs a type: one of {', '.join(LAYER_FIELDS)}.")
-        kind = normalize_key(kind)
-        kind = {"batchnorm1d": "batchnorm", "batch_norm": "batchnorm"}.get(kind, kind)
-        if kind not in LAYER_FIELDS:
-            close = difflib.get_close_matches(kind, list(LAYER_FIELDS), n=1)
+            raise ConfigError(f"{where} needs a type: one of {', '.join(nn_tables.LAYERS)}.")
+        entry = find(nn_tables.LAYERS, kind)
+        if entry is None:
+            close = difflib.get_close_matches(normalize_key(kind), list(nn_tables.LAYERS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"{where} has an unknown type {item['type']!r}{hint}; use one of "
-                f"{', '.join(LAYER_FIELDS)}."
+                f"{', '.join(nn_tables.LAYERS)}."
             )
-        fields = LAYER_FIELDS[kind]
+        kind = entry.name
+        fields = entry.fields
         layer: dict[str, Any] = {"type": kind}
         for name, v in item.items():
             if name == "type":
@@ -571,12 +627,18 @@ def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
                 raise ConfigError(
                     f"{where} ({kind}) has no field {name!r}{hint} ({kind} takes {allowed})."
                 )
-            ftype = fields[name][0]
-            probe = Key(f"{where}.{name}", ftype, None, "", low=0.0 if ftype == "float" else 1)
-            if kind == "dropout" and name == "p":
-                probe = Key("p", "float", None, "", low=0.0, high=1.0, high_open=True)
+            spec = fields[name]
+            probe = Key(
+                f"{where}.{name}",
+                spec.kind,
+                None,
+                "",
+                low=spec.low,
+                high=spec.high,
+                high_open=spec.high_open,
+            )
             layer[name] = _check_value(probe, v, f"{where}.{name}")
-        for name, (_, default) in fields.items():
+        for name, default in entry.field_defaults().items():
             if name not in layer and default is not None:
                 layer[name] = default
         layers.append(layer)
@@ -699,7 +761,7 @@ def resolve(
 
 def unused_keys(cfg: Mapping[str, Any]) -> set[str]:
     """Keys that do not apply to this configuration (left out of a run's config.toml)."""
-    return {k.path for k in _KEYS if k.applies is not None and not k.applies(cfg)}
+    return {k.path for k in _keys() if k.applies is not None and not k.applies(cfg)}
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -807,7 +869,7 @@ def format_help(width: int = 100) -> str:
     }
     for section in SECTIONS:
         lines.append(f"[{section}]")
-        for key in (k for k in _KEYS if k.section == section):
+        for key in (k for k in _keys() if k.section == section):
             meta = metavars.get(key.kind, "")
             if key.kind == "choice":
                 meta = "|".join(key.choices) if len("|".join(key.choices)) <= 24 else "NAME"

@@ -1,26 +1,30 @@
 """From a resolved configuration to the run's pieces: data, model, loss, optimizer, schedule and
-stopping conditions. "auto" values are settled here, because they depend on the data."""
+stopping conditions. "auto" values are settled here, because they depend on the data.
+
+Every component comes from its family's table (``optim.registry``, ``nn.registry``): the builders
+pass an entry the config values of the keys its constructor takes, and "auto" settles to the
+entry's default (the constructor's, or the table's CLI default)."""
 
 from __future__ import annotations
 
 import copy
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .. import config as C
+from .. import config_tables as T
 from ..config import AUTO, NONE, ConfigError
+from ..nn import registry as nn_tables
 
-DEFAULT_LR = {
-    "sgd": 0.1,
-    "momentum": 0.05,
-    "adagrad": 0.05,
-    "rmsprop": 0.002,
-    "adam": 0.003,
-    "adamw": 0.003,
-}
+DEFAULT_LR: Mapping[str, float] = C.LiveMapping(
+    lambda: {name: e.defaults()["lr"] for name, e in T.components("optimizer").items()}
+)
+"""Each optimizer's "auto" learning rate, read from the optimizer table."""
 CLASSIFICATION_ONLY = {"accuracy", "acc", "precision", "recall", "f1"}
 
 
@@ -165,45 +169,17 @@ def settle(cfg: dict[str, Any], data: Data, training: bool = True) -> dict[str, 
     choices that depend on the data checked against it (``training=False``: only what
     evaluating a trained model needs)."""
     cfg = copy.deepcopy(cfg)
-    loss, opt, sched, train = cfg["loss"], cfg["optimizer"], cfg["schedule"], cfg["train"]
+    loss, sched, train = cfg["loss"], cfg["schedule"], cfg["train"]
     classification = data.task == "classification"
-    if loss["name"] == AUTO:
-        loss["name"] = "cross_entropy" if classification else "mse"
-    if loss["name"] == "cross_entropy" and not classification:
-        raise ConfigError(
-            f"loss.name = 'cross_entropy' needs a classification dataset, but {data.name!r} is "
-            "regression; use mse, sse or l1."
-        )
-    if loss["name"] != "cross_entropy" and classification:
-        raise ConfigError(
-            f"loss.name = {loss['name']!r} is a regression loss, but {data.name!r} is "
-            "classification; use cross_entropy (the model outputs logits and the loss applies "
-            "the softmax)."
-        )
-    if loss["label_smoothing"] == AUTO:
-        loss["label_smoothing"] = 0.1 if loss["name"] == "cross_entropy" else 0.0
-    elif loss["name"] != "cross_entropy" and loss["label_smoothing"]:
-        raise ConfigError("loss.label_smoothing applies only to cross_entropy; remove it.")
-    if loss["reduction"] == AUTO:
-        loss["reduction"] = "sum" if loss["name"] == "sse" else "mean"
-    name = opt["name"]
-    if opt["lr"] == AUTO:
-        opt["lr"] = DEFAULT_LR[name]
-    if opt["momentum"] == AUTO:
-        opt["momentum"] = 0.9 if name == "momentum" else 0.0
-    if opt["weight_decay"] == AUTO:
-        opt["weight_decay"] = 0.01 if name == "adamw" else 0.0
-    if opt["eps"] == AUTO:
-        opt["eps"] = 1e-10 if name == "adagrad" else 1e-8
-    if sched["gamma"] == AUTO:
-        sched["gamma"] = 0.95 if sched["name"] == "exponential" else 0.1
+    _settle_loss(loss, data)
+    C.settle_auto(cfg, "optimizer")
     total = train["epochs"] * steps_per_epoch(cfg, data)
     if sched["warmup_steps"] == AUTO:
         steps = round(sched["warmup_epochs"] * steps_per_epoch(cfg, data))
         sched["warmup_steps"] = int(min(steps, max(total - 1, 0)))
     elif (
         training
-        and sched["name"] in ("warmup_cosine", "warmup_linear")
+        and "total_steps" in T.component(cfg, "schedule").parameters()
         and sched["warmup_steps"] >= total
     ):
         raise ConfigError(
@@ -211,6 +187,7 @@ def settle(cfg: dict[str, Any], data: Data, training: bool = True) -> dict[str, 
             f"run has {total} steps (train.epochs × batches per epoch); shorten the warm-up or "
             "train longer."
         )
+    C.settle_auto(cfg, "schedule")
     if train["metrics"] == AUTO:
         train["metrics"] = ["accuracy"] if classification else ["mse", "mae", "r2"]
     if not classification:
@@ -236,12 +213,47 @@ def settle(cfg: dict[str, Any], data: Data, training: bool = True) -> dict[str, 
                 f"stop.monitor {stop['monitor']!r} is not logged by this run{hint}; use one of "
                 f"{', '.join(sorted(known))}."
             )
-    if cfg["schedule"]["name"] == "plateau" and data.val is None:
+    watches = T.component(cfg, "schedule").watches
+    if watches.startswith("val_") and data.val is None:
         raise ConfigError(
-            "schedule.name = 'plateau' watches val_loss, but there is no validation "
+            f"schedule.name = {sched['name']!r} watches {watches}, but there is no validation "
             "data; set data.val_fraction > 0 or pick another schedule."
         )
     return cfg
+
+
+def _settle_loss(loss: dict[str, Any], data: Data) -> None:
+    """loss.name "auto" by the task, the loss checked against the data, then its "auto" keys."""
+    classification = data.task == "classification"
+    if loss["name"] == AUTO:
+        loss["name"] = T.auto_loss(data.task).name
+    entry = T.components("loss")[loss["name"]]
+    if entry.task == "classification" and not classification:
+        raise ConfigError(
+            f"loss.name = {loss['name']!r} needs a classification dataset, but {data.name!r} is "
+            f"regression; use {_listed(_losses_for('regression'))}."
+        )
+    if entry.task != "classification" and classification:
+        raise ConfigError(
+            f"loss.name = {loss['name']!r} is a regression loss, but {data.name!r} is "
+            f"classification; use {_listed(_losses_for('classification'))} (the model outputs "
+            "logits and the loss applies the softmax)."
+        )
+    for key in C.component_keys("loss"):
+        value = loss[key.name]
+        if value != AUTO and not T.takes(entry, key) and value != T.unused_value(key):
+            users = [e.name for e in T.components("loss").values() if T.takes(e, key)]
+            raise ConfigError(f"loss.{key.name} applies only to {_listed(users)}; remove it.")
+    C.settle_auto({"loss": loss}, "loss")
+
+
+def _losses_for(task: str) -> list[str]:
+    return [n for n, e in T.components("loss").items() if e.task == task]
+
+
+def _listed(names: list[str]) -> str:
+    """The names as one phrase: a, b or c."""
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 # -- the model -----------------------------------------------------------------------------------
@@ -275,9 +287,10 @@ def architecture(cfg: dict[str, Any], data: Data) -> list[dict[str, Any]]:
     else:
         widths = [data.n_features, *m["hidden"], data.n_outputs]
     act = {"type": m["activation"]}
+    bias = nn_tables.LAYERS["linear"].field_defaults()["bias"]
     layers: list[dict[str, Any]] = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append({"type": "linear", "in": a, "out": b, "bias": True})
+        layers.append({"type": "linear", "in": a, "out": b, "bias": bias})
         if i < len(widths) - 2:
             layers.append(dict(act))
             if m["dropout"] > 0:
@@ -288,84 +301,94 @@ def architecture(cfg: dict[str, Any], data: Data) -> list[dict[str, Any]]:
 
 
 def _explicit_layers(specs: list[dict[str, Any]], data: Data, what: str) -> list[dict[str, Any]]:
-    linear_at = [i for i, s in enumerate(specs) if s["type"] == "linear"]
-    if not linear_at:
-        raise ConfigError('model.layer has no linear layer; add at least one {type="linear"}.')
+    """The layers with the width flowing through them, as each table entry says: ``in_field``
+    takes the incoming width, ``out_field`` sets the next (the last one may leave it out)."""
+    entries = [nn_tables.LAYERS[s["type"]] for s in specs]
+    setting = [i for i, e in enumerate(entries) if e.out_field is not None]
+    if not setting:
+        names = [n for n, e in nn_tables.LAYERS.items() if e.out_field is not None]
+        raise ConfigError(
+            f"model.layer has no {' or '.join(names)} layer; add at least one "
+            f'{{type="{names[0]}"}}.'
+        )
     width = data.n_features
     out: list[dict[str, Any]] = []
-    for i, spec in enumerate(specs):
+    for i, (spec, entry) in enumerate(zip(specs, entries)):
         layer = dict(spec)
-        if layer["type"] == "linear":
-            given_in = layer.get("in")
-            if given_in is not None and given_in != width:
-                raise ConfigError(
-                    f"model.layer[{i}] (linear) has in = {given_in} but receives {width} values "
-                    f"(dataset {data.name!r} has {data.n_features} features); set in = {width} "
-                    "or leave it out."
-                )
-            last = i == linear_at[-1]
-            if layer.get("out") is None:
+        kind, takes, sets = layer["type"], entry.in_field, entry.out_field
+        if takes is not None and layer.get(takes) is not None and layer[takes] != width:
+            raise ConfigError(
+                f"model.layer[{i}] ({kind}) has {takes} = {layer[takes]} but receives {width} "
+                f"values (dataset {data.name!r} has {data.n_features} features); set {takes} = "
+                f"{width} or leave it out."
+            )
+        if sets is not None:
+            last = i == setting[-1]
+            if layer.get(sets) is None:
                 if not last:
                     raise ConfigError(
-                        f"model.layer[{i}] (linear) needs out = <width>; only the last linear "
+                        f"model.layer[{i}] ({kind}) needs {sets} = <width>; only the last {kind} "
                         "layer may leave it to the data."
                     )
-                layer["out"] = data.n_outputs
-            if last and layer["out"] != data.n_outputs:
+                layer[sets] = data.n_outputs
+            if last and layer[sets] != data.n_outputs:
                 raise ConfigError(
-                    f"the last linear layer (model.layer[{i}]) outputs {layer['out']} values but "
-                    f"dataset {data.name!r} has {data.n_outputs} {what}; set out = "
+                    f"the last {kind} layer (model.layer[{i}]) outputs {layer[sets]} values but "
+                    f"dataset {data.name!r} has {data.n_outputs} {what}; set {sets} = "
                     f"{data.n_outputs} or leave it out."
                 )
-            layer["in"] = width
-            width = layer["out"]
-        elif layer["type"] == "batchnorm":
-            layer["num_features"] = width
+        if takes is not None:
+            layer[takes] = width
+        if sets is not None:
+            width = layer[sets]
         out.append(layer)
     return out
 
 
+def input_width(layers: list[dict[str, Any]]) -> int:
+    """The number of features a model built from ``layers`` takes (its first width-taking
+    layer's ``in_field``)."""
+    for spec in layers:
+        entry = nn_tables.LAYERS.get(spec.get("type", ""))
+        if entry is not None and entry.in_field is not None:
+            return int(spec[entry.in_field])
+    raise ConfigError("the architecture has no layer that takes a width; retrain the run.")
+
+
+def output_width(layers: list[dict[str, Any]]) -> int:
+    """The number of outputs of a model built from ``layers`` (its last ``out_field``)."""
+    for spec in reversed(layers):
+        entry = nn_tables.LAYERS.get(spec.get("type", ""))
+        if entry is not None and entry.out_field is not None:
+            return int(spec[entry.out_field])
+    raise ConfigError("the architecture has no layer that sets a width; retrain the run.")
+
+
 def build_model(layers: list[dict[str, Any]], dtype: str = "float32") -> Any:
-    """A ``gs.nn.Sequential`` from architecture tables (as :func:`architecture` writes them)."""
+    """A ``gs.nn.Sequential`` from architecture tables (as :func:`architecture` writes them),
+    each layer built by its entry in the layers table."""
     from .. import nn
 
     modules = []
     for i, spec in enumerate(layers):
         kind = spec.get("type")
-        if kind == "linear":
-            modules.append(
-                nn.Linear(int(spec["in"]), int(spec["out"]), bias=spec.get("bias", True))
-            )
-        elif kind == "relu":
-            modules.append(nn.ReLU())
-        elif kind == "sigmoid":
-            modules.append(nn.Sigmoid())
-        elif kind == "tanh":
-            modules.append(nn.Tanh())
-        elif kind == "gelu":
-            modules.append(nn.GELU())
-        elif kind == "leaky_relu":
-            modules.append(nn.LeakyReLU(spec.get("negative_slope", 0.01)))
-        elif kind == "dropout":
-            modules.append(nn.Dropout(spec.get("p", 0.5)))
-        elif kind == "flatten":
-            modules.append(nn.Flatten())
-        elif kind == "batchnorm":
-            cls = getattr(nn, "BatchNorm1d", None)
-            if cls is None:
-                raise ConfigError(
-                    f"model.layer[{i}]: batchnorm is not available in this version of gradstep; "
-                    "remove the layer."
-                )
-            modules.append(
-                cls(
-                    int(spec["num_features"]),
-                    eps=spec.get("eps", 1e-5),
-                    momentum=spec.get("momentum", 0.1),
-                )
-            )
-        else:
+        entry = nn_tables.LAYERS.get(kind) if isinstance(kind, str) else None
+        if entry is None:
             raise ConfigError(f"layer {i} has an unknown type {kind!r}.")
+        if entry.factory is None:
+            raise ConfigError(
+                f"model.layer[{i}]: {kind} is not available in this version of gradstep; "
+                "remove the layer."
+            )
+        values = {}
+        for name, field_ in entry.fields.items():
+            if name in spec:
+                value = spec[name]
+                values[name] = int(value) if field_.kind == "int" else value
+        try:
+            modules.append(entry.build(**values))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"model.layer[{i}] ({kind}): {err}") from None
     model = nn.Sequential(*modules)
     if dtype == "float64":
         model.double()
@@ -375,90 +398,32 @@ def build_model(layers: list[dict[str, Any]], dtype: str = "float32") -> Any:
 # -- loss, optimizer, schedule, stopping ---------------------------------------------------------
 
 
-def build_loss(cfg: dict[str, Any]) -> Any:
-    from .. import nn
+def _arguments(cfg: dict[str, Any], section: str) -> dict[str, Any]:
+    """The config values of the keys the chosen entry's constructor takes, by config name."""
+    params = T.component(cfg, section).parameters()
+    return {k.name: cfg[section][k.name] for k in C.component_keys(section) if k.name in params}
 
-    loss = cfg["loss"]
-    red = loss["reduction"]
-    if loss["name"] == "cross_entropy":
-        return nn.CrossEntropyLoss(reduction=red, label_smoothing=loss["label_smoothing"])
-    cls = {"mse": nn.MSELoss, "sse": nn.SSELoss, "l1": nn.L1Loss}[loss["name"]]
-    return cls(reduction=red)
+
+def build_loss(cfg: dict[str, Any]) -> Any:
+    """The loss module the settled config names."""
+    return T.component(cfg, "loss").build(**_arguments(cfg, "loss"))
 
 
 def build_optimizer(cfg: dict[str, Any], params: Any) -> Any:
-    from .. import optim
-
-    o = cfg["optimizer"]
-    name = o["name"]
+    """The optimizer the settled config names, over ``params``."""
+    name = cfg["optimizer"]["name"]
     try:
-        if name in ("sgd", "momentum"):
-            return optim.SGD(
-                params,
-                lr=o["lr"],
-                momentum=o["momentum"],
-                dampening=o["dampening"],
-                weight_decay=o["weight_decay"],
-                nesterov=o["nesterov"],
-                momentum_form=o["momentum_form"],
-            )
-        if name == "adagrad":
-            return optim.Adagrad(
-                params,
-                lr=o["lr"],
-                lr_decay=o["lr_decay"],
-                weight_decay=o["weight_decay"],
-                initial_accumulator_value=o["initial_accumulator_value"],
-                eps=o["eps"],
-                eps_inside_sqrt=o["eps_inside_sqrt"],
-            )
-        if name == "rmsprop":
-            return optim.RMSprop(
-                params,
-                lr=o["lr"],
-                alpha=o["alpha"],
-                eps=o["eps"],
-                weight_decay=o["weight_decay"],
-                momentum=o["momentum"],
-                centered=o["centered"],
-                eps_inside_sqrt=o["eps_inside_sqrt"],
-            )
-        cls = optim.Adam if name == "adam" else optim.AdamW
-        return cls(
-            params,
-            lr=o["lr"],
-            betas=tuple(o["betas"]),
-            eps=o["eps"],
-            weight_decay=o["weight_decay"],
-            amsgrad=o["amsgrad"],
-        )
+        return T.component(cfg, "optimizer").build(params, **_arguments(cfg, "optimizer"))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"optimizer ({name}): {err}") from None
 
 
 def build_scheduler(cfg: dict[str, Any], optimizer: Any) -> Any:
-    from ..optim import lr_scheduler as S
-
-    s = cfg["schedule"]
-    name = s["name"]
+    """The learning-rate schedule the settled config names on ``optimizer`` (None for "none")."""
+    name = cfg["schedule"]["name"]
+    run = {"epochs": cfg["train"]["epochs"]}
     try:
-        if name == "none":
-            return None
-        if name == "warmup_cosine":
-            return S.warmup_cosine(optimizer, s["warmup_steps"], min_lr=s["min_lr"])
-        if name == "warmup_linear":
-            return S.warmup_linear(optimizer, s["warmup_steps"], min_lr=s["min_lr"])
-        if name == "warmup_constant":
-            return S.warmup_constant(optimizer, s["warmup_steps"])
-        if name == "step":
-            return S.StepLR(optimizer, step_size=s["step_size"], gamma=s["gamma"])
-        if name == "exponential":
-            return S.ExponentialLR(optimizer, gamma=s["gamma"])
-        if name == "cosine":
-            return S.CosineAnnealingLR(optimizer, T_max=cfg["train"]["epochs"], eta_min=s["min_lr"])
-        return S.ReduceLROnPlateau(
-            optimizer, factor=s["factor"], patience=s["patience"], min_lr=s["min_lr"]
-        )
+        return T.component(cfg, "schedule").build(optimizer, run, **_arguments(cfg, "schedule"))
     except (TypeError, ValueError) as err:
         raise ConfigError(f"schedule ({name}): {err}") from None
 
@@ -567,8 +532,8 @@ def load_trained(target: str, dataset: str | None = None, need_data: bool = True
     """Rebuild the model saved at ``target`` (a run directory, a checkpoint file or a run's
     config.toml) from the config.toml beside it, and load its weights. With ``need_data`` the
     config's dataset (or ``dataset``) is loaded and checked against the model."""
-    from ..io import CheckpointError, load, unpack
-    from ..train.trainer import STATE_KIND
+    from ..io import CheckpointError, load
+    from ..train.state import STATE_KIND, unpack
     from ._common import fail, find_model_files, load_run_config
 
     weights, config_path = find_model_files(target)
@@ -597,8 +562,7 @@ def load_trained(target: str, dataset: str | None = None, need_data: bool = True
         data = load_data(cfg)
         if not layers:
             layers = architecture(cfg, data)
-        linears = [s for s in layers if s.get("type") == "linear"]
-        n_in, n_out = int(linears[0]["in"]), int(linears[-1]["out"])
+        n_in, n_out = input_width(layers), output_width(layers)
         if n_in != data.n_features:
             fail(
                 f"the model takes {n_in} features but dataset {data.name!r} has "

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ..config import ConfigError
+from ..plain import to_plain
 
 
 class CLIError(Exception):
@@ -89,21 +90,7 @@ def print_table(
 
 def print_json(obj: Any) -> None:
     """One line of JSON on standard output (non-finite floats as strings)."""
-    print(json.dumps(json_ready(obj), separators=(", ", ": ")), flush=True)
-
-
-def json_ready(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    if hasattr(obj, "tolist") and not isinstance(obj, str):
-        return json_ready(obj.tolist())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+    print(json.dumps(to_plain(obj), separators=(", ", ": ")), flush=True)
 
 
 def split_flags(
@@ -223,7 +210,6 @@ __all__ = [
     "find_model_files",
     "fmt",
     "is_terminal",
-    "json_ready",
     "load_run_config",
     "print_json",
     "print_table",

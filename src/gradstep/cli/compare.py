@@ -14,13 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as C
+from .. import config_tables as T
+from ..plain import to_plain
 from . import _build as B
-from ._common import fail, fmt, json_ready, print_json, print_table, split_flags
+from ._common import fail, fmt, print_json, print_table, split_flags
 
-DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 _MAXIMISED = ("acc", "r2", "f1", "precision", "recall")
 
-USAGE = f"""\
+
+def default_optimizers() -> list[str]:
+    """The optimizers compared when no --optimizers list is given (the table's compared column)."""
+    return [name for name, e in T.components("optimizer").items() if e.compared]
+
+
+def usage() -> str:
+    """The help text, with the optimizer names and learning rates read from the table."""
+    compared = default_optimizers()
+    return f"""\
 usage: gradstep compare [CONFIG.toml] [--optimizers LIST] [--warmup on|off|both] [--target T]
                         [--lr.NAME LR ...] [--json] [--section.key VALUE ...]
 
@@ -30,15 +40,15 @@ seconds, plus compare.png with every loss curve (in output.dir/compare-<time>-<h
 
 options:
   --optimizers LIST  comma-separated, from {", ".join(C.OPTIMIZERS)}
-                     (default: {",".join(DEFAULT_OPTIMIZERS)})
+                     (default: {",".join(compared)})
   --warmup MODE      on: the configured schedule (default); off: no warm-up; both: each
                      optimizer with and without warm-up
   --target T         a value to reach: a number is the validation accuracy (classification) or
                      validation loss (regression); KEY=VALUE names the logged value, e.g.
                      loss=0.05 or val_accuracy=0.97 (default for classification: 0.95)
   --lr.NAME LR       learning rate of one optimizer (defaults: {
-    ", ".join(f"{k} {v:g}" for k, v in B.DEFAULT_LR.items() if k != "adamw")
-})
+        ", ".join(f"{k} {B.DEFAULT_LR[k]:g}" for k in compared)
+    })
   --json             print the results as one JSON line at the end
   -h, --help         show this help
 
@@ -58,7 +68,7 @@ def run(args: list[str]) -> int:
     }
     positionals, flags, options = split_flags(args, own)
     if options.get("-h") or options.get("--help"):
-        sys.stdout.write(USAGE)
+        sys.stdout.write(usage())
         return 0
     if len(positionals) > 1:
         fail(f"compare takes one config file, got {len(positionals)}: {' '.join(positionals)}")
@@ -92,7 +102,7 @@ def run(args: list[str]) -> int:
 
 def _optimizers(text: str | None) -> list[str]:
     if text is None:
-        return list(DEFAULT_OPTIMIZERS)
+        return default_optimizers()
     names = [C.normalize_key(t) for t in text.split(",") if t.strip()]
     if not names:
         fail("--optimizers needs at least one name, e.g. --optimizers sgd,adam")
@@ -134,8 +144,7 @@ def _reached(history: dict[str, list[float]], target: tuple[str, float] | None) 
 
 
 def _variants(cfg: dict[str, Any], warmup: str) -> list[tuple[str, dict[str, Any]]]:
-    sched = cfg["schedule"]["name"]
-    has_warmup = sched.startswith("warmup_")
+    has_warmup = "warmup_steps" in T.component(cfg, "schedule").parameters()
 
     def with_warmup(on: bool) -> dict[str, Any]:
         c = copy.deepcopy(cfg)
@@ -187,13 +196,11 @@ def compare(
     for name, (suffix, variant) in itertools.product(optimizers, _variants(cfg, warmup)):
         c = copy.deepcopy(variant)
         c["optimizer"]["name"] = name
+        for key in C.component_keys("optimizer"):  # each optimizer's own "auto" values
+            if key.default == C.AUTO and key.path not in explicit:
+                c["optimizer"][key.name] = C.AUTO
         if name in lrs:
             c["optimizer"]["lr"] = lrs[name]
-        elif "optimizer.lr" not in explicit:
-            c["optimizer"]["lr"] = C.AUTO
-        for key in ("momentum", "weight_decay", "eps"):
-            if f"optimizer.{key}" not in explicit:
-                c["optimizer"][key] = C.AUTO
         c = B.settle(c, data)
         model = B.build_model(layers, c["model"]["dtype"])
         model.load_state_dict(start)
@@ -315,7 +322,7 @@ def _write(
         "results": results,
         "histories": histories,
     }
-    (out_dir / "compare.json").write_text(json.dumps(json_ready(summary), indent=2) + "\n")
+    (out_dir / "compare.json").write_text(json.dumps(to_plain(summary), indent=2) + "\n")
     with open(out_dir / "compare.csv", "w", newline="") as f:
         w = csv.writer(f)
         keys = sorted({k for h in histories.values() for k in h})

@@ -45,7 +45,7 @@ def run(args: list[str]) -> int:
     require_file(opts.input, "--input")
     trained = B.load_trained(opts.target, need_data=False)
     meta = trained.meta
-    n_features = int(next(s for s in trained.layers if s.get("type") == "linear")["in"])
+    n_features = B.input_width(trained.layers)
     x = _read_inputs(opts.input, n_features, meta, trained.cfg)
     scaling = meta.get("standardize")
     if scaling and not opts.raw:
@@ -69,7 +69,7 @@ def _settled(trained: B.Trained) -> dict[str, Any]:
     if cfg["loss"]["name"] != "auto" and cfg["train"]["metrics"] != "auto":
         return cfg
     task = trained.meta.get("task", "classification")
-    n_out = int([s for s in trained.layers if s.get("type") == "linear"][-1]["out"])
+    n_out = B.output_width(trained.layers)
     stub = B.Data(
         name="input",
         task=task,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import config as C
+from ..plain import to_plain
 from ..train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from . import _build as B
 from ._common import fail, print_json, split_flags
@@ -186,7 +187,7 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     save_weights(model.state_dict(), run_dir / "model.safetensors", metadata=weights_meta)
     summary = _summary(trainer, history, data, run_dir, seconds, cfg)
     on_disk = {**summary, "architecture": layers}  # evaluate / predict can rebuild the model
-    (run_dir / "summary.json").write_text(json.dumps(_plain(on_disk), indent=2) + "\n")
+    (run_dir / "summary.json").write_text(json.dumps(to_plain(on_disk), indent=2) + "\n")
     if cfg["output"]["plot"]:
         _plot(history.history, run_dir / "curves.png", data.name, verbose)
     if verbose:
@@ -250,12 +251,6 @@ def _summary(
     result["task"] = data.task
     result["seed"] = cfg["train"]["seed"]
     return result
-
-
-def _plain(obj: Any) -> Any:
-    from ._common import json_ready
-
-    return json_ready(obj)
 
 
 def _plot(history: dict[str, list[float]], path: Path, title: str, verbose: int) -> None:

@@ -2,7 +2,9 @@
 
 Class attributes tell the trainer what a loss is for: ``task`` is "classification" or
 "regression"; ``target_kind`` is "index" (class indices), "probability", "binary" (0/1 labels or
-probabilities per output) or "value" (real numbers). Class weights are buffers, as in PyTorch, so
+probabilities per output) or "value" (real numbers); ``prediction`` is how an output becomes a
+class for accuracy: "argmax" (the largest score; regression losses keep the default),
+"logit" (score > 0) or "probability" (p > 0.5). Class weights are buffers, as in PyTorch, so
 they follow ``.to(dtype)`` and appear in ``state_dict``.
 """
 
@@ -39,6 +41,7 @@ class _Loss(Module):
 
     task: str = "regression"
     target_kind: str = "value"
+    prediction: str = "argmax"
 
     def __init__(
         self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
@@ -74,6 +77,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     task = "classification"
     target_kind = "index"
+    prediction = "argmax"
 
     def __init__(
         self,
@@ -112,6 +116,7 @@ class NLLLoss(_WeightedLoss):
 
     task = "classification"
     target_kind = "index"
+    prediction = "argmax"
 
     def __init__(
         self,
@@ -206,6 +211,7 @@ class BCELoss(_WeightedLoss):
 
     task = "classification"
     target_kind = "binary"
+    prediction = "probability"
 
     def forward(self, input: Any, target: Any) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
@@ -218,6 +224,7 @@ class BCEWithLogitsLoss(_Loss):
 
     task = "classification"
     target_kind = "binary"
+    prediction = "logit"
 
     def __init__(
         self,
