@@ -15,10 +15,11 @@ Metadata values are JSON with three exact extensions, so that what is saved come
 non-finite floats become ``{"$float": "nan" | "inf" | "-inf"}``, tuples ``{"$tuple": [...]}`` and
 dicts with non-string keys (or keys starting with ``$``) ``{"$dict": [[key, value], ...]}``.
 
-Training-state layout: a model's own weights use bare PyTorch names (``"0.weight"``) so that
-``torch.nn.Module.load_state_dict`` takes them; a whole training state prefixes them (:func:`pack`:
-``"model.0.weight"``, ``"optim.state.0.exp_avg"``) and keeps numbers and settings in the metadata
-(:func:`save_optimizer_state`).
+A model's own weights use bare PyTorch names (``"0.weight"``) so that
+``torch.nn.Module.load_state_dict`` takes them; the layout of a whole training state is
+``gradstep.train.state``'s. State that holds arrays beside JSON (an optimizer's, a callback's)
+refers to them with :class:`ArrayRef`, which :func:`encode_json` writes as ``{"$array": name}``
+and :func:`decode_json` looks up again.
 """
 
 from __future__ import annotations
@@ -38,15 +39,12 @@ import safetensors.numpy
 
 __all__ = [
     "FORMAT_VERSION",
+    "ArrayRef",
     "CheckpointError",
-    "IncompatibleKeys",
-    "check_state_dict",
+    "decode_json",
+    "encode_json",
     "load",
-    "load_optimizer_state",
-    "pack",
     "save",
-    "save_optimizer_state",
-    "unpack",
 ]
 
 FORMAT_VERSION = 1
@@ -80,13 +78,6 @@ Tests set it to a function that raises, to simulate a crash at the worst moment.
 
 class CheckpointError(ValueError):
     """A checkpoint file is damaged, not a checkpoint, or does not match what it is loaded into."""
-
-
-class IncompatibleKeys(NamedTuple):
-    """Keys that :func:`check_state_dict` found only in the model or only in the checkpoint."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
 
 
 # ----------------------------------------------------------------------------------------- save
@@ -157,7 +148,7 @@ def _header_metadata(metadata: Any) -> dict[str, str]:
             f"metadata must be a dict, got {type(metadata).__name__}; pass e.g. "
             "{'epoch': 3, 'note': 'baseline'}."
         )
-    body = {"format_version": FORMAT_VERSION, "metadata": _encode(metadata, "metadata")}
+    body = {"format_version": FORMAT_VERSION, "metadata": encode_json(metadata, "metadata")}
     header = {
         key: value
         for key, value in metadata.items()
@@ -406,7 +397,7 @@ def _read_metadata(header_meta: dict[str, str], path: str) -> Any:
             )
         )
     try:
-        return _decode(body.get("metadata", {}))
+        return decode_json(body.get("metadata", {}))
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(
             _damaged(path, f"has gradstep metadata that cannot be decoded ({e})")
@@ -416,14 +407,15 @@ def _read_metadata(header_meta: dict[str, str], path: str) -> Any:
 # ----------------------------------------------------------------------------------- JSON codec
 
 
-class _ArrayRef(NamedTuple):
+class ArrayRef(NamedTuple):
     """Stands for an array stored beside the JSON, under ``key``."""
 
     key: str
 
 
-def _encode(value: Any, where: str) -> Any:
-    """Python value -> JSON value, exactly reversible by :func:`_decode`."""
+def encode_json(value: Any, where: str) -> Any:
+    """Python value -> JSON value, exactly reversible by :func:`decode_json`; ``where`` names
+    the value in the error for something JSON cannot hold."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -437,19 +429,19 @@ def _encode(value: Any, where: str) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
-        return _encode(float(value), where)
-    if isinstance(value, _ArrayRef):
+        return encode_json(float(value), where)
+    if isinstance(value, ArrayRef):
         return {"$array": value.key}
     if isinstance(value, list):
-        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [encode_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, tuple):
-        return {"$tuple": [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        return {"$tuple": [encode_json(v, f"{where}[{i}]") for i, v in enumerate(value)]}
     if isinstance(value, Mapping):
         if all(isinstance(k, str) and not k.startswith("$") for k in value):
-            return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+            return {k: encode_json(v, f"{where}[{k!r}]") for k, v in value.items()}
         return {
             "$dict": [
-                [_encode(k, f"{where} key"), _encode(v, f"{where}[{k!r}]")]
+                [encode_json(k, f"{where} key"), encode_json(v, f"{where}[{k!r}]")]
                 for k, v in value.items()
             ]
         }
@@ -459,10 +451,10 @@ def _encode(value: Any, where: str) -> Any:
     )
 
 
-def _decode(value: Any, arrays: Mapping[str, Any] | None = None) -> Any:
+def decode_json(value: Any, arrays: Mapping[str, Any] | None = None) -> Any:
     """JSON value -> Python value; ``{"$array": key}`` is looked up in ``arrays``."""
     if isinstance(value, list):
-        return [_decode(v, arrays) for v in value]
+        return [decode_json(v, arrays) for v in value]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
@@ -472,166 +464,13 @@ def _decode(value: Any, arrays: Mapping[str, Any] | None = None) -> Any:
                 raise ValueError(f"unknown non-finite float {inner!r}")
             return float(inner)
         if tag == "$tuple":
-            return tuple(_decode(v, arrays) for v in inner)
+            return tuple(decode_json(v, arrays) for v in inner)
         if tag == "$dict":
-            return {_decode(k, arrays): _decode(v, arrays) for k, v in inner}
+            return {decode_json(k, arrays): decode_json(v, arrays) for k, v in inner}
         if tag == "$array":
             if arrays is None or inner not in arrays:
                 raise KeyError(inner)
             return arrays[inner]
     if any(k.startswith("$") for k in value):
         raise ValueError(f"unknown tag in {sorted(value)}")
-    return {k: _decode(v, arrays) for k, v in value.items()}
-
-
-# ---------------------------------------------------------------------------- training state
-
-
-def pack(groups: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Join named groups into one mapping: {"model": {"0.weight": w}} -> {"model.0.weight": w}.
-
-    Values pass through unchanged; a name produced twice is an error.
-    """
-    flat: dict[str, Any] = {}
-    for prefix, group in groups.items():
-        if not isinstance(prefix, str) or not prefix:
-            raise ValueError(f"group name {prefix!r} must be a non-empty string, e.g. 'model'.")
-        if not isinstance(group, Mapping):
-            raise TypeError(
-                f"group {prefix!r} must be a dict of name -> array, got {type(group).__name__}."
-            )
-        for name, value in group.items():
-            key = f"{prefix.rstrip('.')}.{name}"
-            if key in flat:
-                raise ValueError(
-                    f"name {key!r} occurs twice when packing; rename one of the groups or arrays."
-                )
-            flat[key] = value
-    return flat
-
-
-def unpack(mapping: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-    """The entries under ``prefix``, stripped of it: ``unpack(m, "model")`` -> ``{"0.weight": w}``.
-
-    A trailing dot on ``prefix`` is optional; entries under other prefixes are left out.
-    """
-    if not isinstance(prefix, str) or not prefix.strip("."):
-        raise ValueError(f"prefix must be a non-empty string such as 'model', got {prefix!r}.")
-    head = prefix.rstrip(".") + "."
-    return {k[len(head) :]: v for k, v in mapping.items() if k.startswith(head)}
-
-
-def save_optimizer_state(
-    state_dict: Mapping[str, Any], prefix: str = "optim"
-) -> tuple[dict[str, np.ndarray], Any]:
-    """Split a torch-style optimizer ``state_dict()`` into (arrays, JSON part); writes no file.
-
-    ``{"state": {idx: {name: array_or_number}}, "param_groups": [...]}`` gives arrays named
-    ``"<prefix>.state.<idx>.<name>"`` (NumPy scalars become 0-d arrays, keeping their dtype) and a
-    JSON-able value holding everything else (numbers, param_groups, and a reference to each array).
-    Pass the arrays to :func:`save` (merged with the model's) and the JSON part inside its metadata;
-    :func:`load_optimizer_state` rebuilds the state dict exactly.
-    """
-    if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("state"), Mapping):
-        raise TypeError(
-            "state_dict must be an optimizer state_dict with a 'state' dict and 'param_groups'; "
-            "pass optimizer.state_dict()."
-        )
-    if not isinstance(prefix, str) or not prefix.strip("."):
-        raise ValueError(f"prefix must be a non-empty string such as 'optim', got {prefix!r}.")
-    head = prefix.rstrip(".")
-    arrays: dict[str, np.ndarray] = {}
-    state: dict[Any, dict[str, Any]] = {}
-    for idx, entries in state_dict["state"].items():
-        if not isinstance(entries, Mapping):
-            raise TypeError(
-                f"optimizer state for parameter {idx!r} must be a dict of name -> value, got "
-                f"{type(entries).__name__}."
-            )
-        state[idx] = {}
-        for name, value in entries.items():
-            array = _as_numpy(value)
-            if array is None:
-                state[idx][name] = value
-                continue
-            key = f"{head}.state.{idx}.{name}"
-            if key in arrays:
-                raise ValueError(f"optimizer state name {key!r} occurs twice; rename the entry.")
-            arrays[key] = array
-            state[idx][name] = _ArrayRef(key)
-    rest = dict(state_dict)
-    rest["state"] = state
-    return arrays, _encode(rest, "optimizer state")
-
-
-def load_optimizer_state(arrays: Mapping[str, Any], json_part: Any) -> dict[str, Any]:
-    """Rebuild the optimizer state dict from :func:`save_optimizer_state`'s two parts.
-
-    ``arrays`` may be the whole loaded mapping (model weights too); only the names the JSON part
-    refers to are used.
-    """
-    try:
-        return _decode(json_part, arrays)
-    except KeyError as e:
-        raise CheckpointError(
-            f"optimizer state refers to array {e.args[0]!r}, which the checkpoint does not hold; "
-            "save the training state again."
-        ) from None
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(
-            f"optimizer state in the checkpoint cannot be decoded ({e}); save the training "
-            "state again."
-        ) from None
-
-
-def check_state_dict(
-    model_state: Mapping[str, Any],
-    loaded: Mapping[str, Any],
-    strict: bool = True,
-    check_dtype: bool = True,
-) -> IncompatibleKeys:
-    """Compare a loaded mapping with a model's ``state_dict()`` and name every problem at once.
-
-    Missing and unexpected keys are errors when ``strict`` (else returned); shape mismatches are
-    always errors, dtype mismatches when ``check_dtype``. Raises :class:`CheckpointError`.
-    """
-    missing = [k for k in model_state if k not in loaded]
-    unexpected = [k for k in loaded if k not in model_state]
-    problems = []
-    if strict and missing:
-        problems.append(f"missing keys {_names(missing)}")
-    if strict and unexpected:
-        problems.append(f"unexpected keys {_names(unexpected)}")
-    mismatched = []
-    for key in model_state:
-        if key not in loaded:
-            continue
-        want, got = _array_like(model_state[key]), _array_like(loaded[key])
-        if tuple(want.shape) != tuple(got.shape):
-            mismatched.append(
-                f"{key!r} has shape {tuple(got.shape)} in the checkpoint but "
-                f"{tuple(want.shape)} in the model"
-            )
-        elif check_dtype and np.dtype(want.dtype) != np.dtype(got.dtype):
-            mismatched.append(
-                f"{key!r} has dtype {np.dtype(got.dtype)} in the checkpoint but "
-                f"{np.dtype(want.dtype)} in the model"
-            )
-    if mismatched:
-        more = f" and {len(mismatched) - 10} more" if len(mismatched) > 10 else ""
-        problems.append(", ".join(mismatched[:10]) + more)
-    if problems:
-        raise CheckpointError(
-            f"checkpoint does not match the model: {'; '.join(problems)}; load a checkpoint saved "
-            "from this architecture and dtype (strict=False ignores missing and unexpected keys)."
-        )
-    return IncompatibleKeys(missing, unexpected)
-
-
-def _array_like(value: Any) -> Any:
-    return value if isinstance(value, np.ndarray) else getattr(value, "data", value)
-
-
-def _names(keys: list[str]) -> str:
-    shown = ", ".join(repr(k) for k in keys[:10])
-    return shown + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+    return {k: decode_json(v, arrays) for k, v in value.items()}

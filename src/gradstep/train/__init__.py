@@ -7,7 +7,9 @@ from .callbacks import (
     JSONLinesLogger,
     LambdaCallback,
     LearningRateMonitor,
+    LRSchedulerStep,
     ModelCheckpoint,
+    StepLogger,
     TerminateOnNaN,
 )
 from .metrics import (
@@ -45,6 +47,7 @@ __all__ = [
     "EarlyStopping",
     "History",
     "JSONLinesLogger",
+    "LRSchedulerStep",
     "LambdaCallback",
     "LearningRateMonitor",
     "MaxEpochs",
@@ -54,6 +57,7 @@ __all__ = [
     "Precision",
     "ProgressDisplay",
     "Recall",
+    "StepLogger",
     "StoppingCondition",
     "TargetLoss",
     "TerminateOnNaN",

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..plain import to_plain
+
 _HOOKS = (
     "on_train_begin",
     "on_train_end",
@@ -191,7 +193,7 @@ class JSONLinesLogger(Callback):
             open(self.filename, "w").close()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        row = {"epoch": epoch, **{k: _json_num(v) for k, v in (logs or {}).items()}}
+        row = {"epoch": epoch, **to_plain(dict(logs or {}))}
         with open(self.filename, "a") as f:
             f.write(json.dumps(row) + "\n")
 
@@ -209,13 +211,11 @@ class ModelCheckpoint(Callback):
         mode: str = "auto",
         last: str | os.PathLike | None = None,
     ) -> None:
-        from .stopping import _sign
-
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.save_best_only = save_best_only
         self.last = None if last is None else os.fspath(last)
-        self._sign = _sign(monitor, mode)
+        self._sign = improvement_sign(monitor, mode)
         self.best: float | None = None
         self.best_epoch: int | None = None
 
@@ -224,7 +224,7 @@ class ModelCheckpoint(Callback):
 
         logs = logs or {}
         weights = self.trainer.model.state_dict()
-        meta = {"epoch": epoch + 1, **{k: _json_num(v) for k, v in logs.items()}}
+        meta = {"epoch": epoch + 1, **to_plain(dict(logs))}
         if self.last is not None:
             save(weights, self.last, metadata=meta)
         if self.save_best_only:
@@ -280,15 +280,66 @@ class TerminateOnNaN(Callback):
             self.trainer.stop_training = True
 
 
+class LRSchedulerStep(Callback):
+    """Steps the Trainer's learning-rate scheduler: after every batch (``interval="step"``) or
+    after every epoch; a scheduler that reacts to a metric (``needs_metric``, as
+    ReduceLROnPlateau) gets ``logs[monitor]``: its ``monitor`` attribute, else val_loss when
+    logged, else loss. The Trainer puts a per-step one first in the callback list, so every
+    other callback sees the lr of the next step, and a per-epoch one after the user's callbacks,
+    so that a metric one of them adds to the logs can drive it."""
+
+    def __init__(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+        self.per_step = getattr(scheduler, "interval", "epoch") == "step"
+        if self.per_step:  # defined on the instance so that epoch-wise ones cost nothing per batch
+            self.on_train_batch_end = self._step_batch
+        else:
+            self.on_epoch_end = self._step_epoch
+
+    def _step_batch(self, batch: int, logs: dict | None = None) -> None:
+        self.scheduler.step()
+
+    def _step_epoch(self, epoch: int, logs: dict | None = None) -> None:
+        if self.trainer.stop_reason is not None:  # diverged: the epoch did not finish
+            return
+        sched = self.scheduler
+        if getattr(sched, "needs_metric", False):
+            logs = logs or {}
+            key = getattr(sched, "monitor", None) or ("val_loss" if "val_loss" in logs else "loss")
+            if key not in logs:
+                raise KeyError(
+                    f"{type(sched).__name__} monitors {key!r}, which is not in the epoch's logs "
+                    f"({', '.join(sorted(logs))}); pass validation data or set its monitor."
+                )
+            sched.step(logs[key])
+        else:
+            sched.step()
+
+
+class StepLogger(Callback):
+    """Records every step's loss, learning rate and gradient norm in the History's
+    ``step_history`` (what ``fit(log_every_step=True)`` adds)."""
+
+    _KEYS = ("loss", "lr", "grad_norm")
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        sh = self.trainer.history.step_history
+        for k in self._KEYS:
+            sh.setdefault(k, []).append((logs or {})[k])
+
+
 def _fmt(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return repr(float(v))
     return v
 
 
-def _json_num(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return v
+def improvement_sign(monitor: str, mode: str) -> int:
+    """+1 when smaller values of ``monitor`` are better, -1 when larger are (``mode="auto"``:
+    accuracy-like names are maximised, everything else minimised)."""
+    if mode == "min":
+        return 1
+    if mode == "max":
+        return -1
+    name = monitor.removeprefix("val_")
+    return -1 if any(k in name for k in ("acc", "r2", "f1", "precision", "recall")) else 1

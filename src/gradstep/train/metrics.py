@@ -122,6 +122,22 @@ def max_error(output: np.ndarray, target: np.ndarray) -> float:
     return float(np.max(np.abs(t - o))) if o.size else 0.0
 
 
+def on_target_scale(
+    output: np.ndarray, target: np.ndarray, target_kind: str | None, rule: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs and targets on one scale for :func:`max_error`: softmax probabilities against
+    one-hot targets for class indices, sigmoid of logits for BCEWithLogits, else as they are."""
+    if target_kind == "index":
+        e = np.exp(output - output.max(axis=-1, keepdims=True))
+        p = e / e.sum(axis=-1, keepdims=True)
+        onehot = np.zeros_like(p)
+        onehot[np.arange(len(target)), target.astype(np.int64)] = 1
+        return p, onehot
+    if rule == "logit":
+        return 1 / (1 + np.exp(-output)), target.reshape(output.shape)
+    return output, target.reshape(output.shape)
+
+
 # -- streaming metrics ----------------------------------------------------------------------------
 
 
@@ -357,3 +373,27 @@ def get_metric(spec: Any, rule: str = "argmax") -> Metric:
             return cls(rule=rule)
         return cls()
     raise TypeError(f"a metric must be a name or a Metric instance, got {type(spec).__name__}.")
+
+
+def default_metrics(task: str | None) -> list[str]:
+    """What a run reports when no metrics are named: accuracy for classification, mse, mae and
+    r2 for regression (the Trainer's and the command line's "auto")."""
+    if task == "classification":
+        return ["accuracy"]
+    if task == "regression":
+        return ["mse", "mae", "r2"]
+    return []
+
+
+def check_metrics(specs: list[Any], task: str | None, rule: str, loss_name: str) -> list[Any]:
+    """``specs`` checked against the loss: known names, and no classification metric with a
+    regression loss (``loss_name`` is named in that error)."""
+    for spec in specs:
+        name = spec if isinstance(spec, str) else getattr(spec, "name", "")
+        if task == "regression" and str(name).lower() in CLASSIFICATION_METRICS:
+            raise ValueError(
+                f"metric {name!r} needs a classification loss, but {loss_name} is a regression "
+                "loss; use 'mse', 'mae' or 'r2', or a classification loss."
+            )
+        get_metric(spec, rule)  # unknown names fail now, not after the first epoch
+    return specs

@@ -1,7 +1,11 @@
-"""Stopping conditions, checked after every epoch; training stops when any of them fires.
+"""Stopping conditions: callbacks that end training when they fire, as Keras's EarlyStopping.
 
-Each condition returns a short reason when it fires (shown to the user and stored in the History),
-and keeps its state in ``state_dict()`` so a resumed run stops where the uninterrupted one would.
+Each condition's ``check`` returns a short reason when it fires (shown to the user and stored in
+the History); its ``on_epoch_end`` hook calls ``check`` and stops the trainer. Pass conditions in
+``callbacks=`` or, as a shorthand that appends them, in ``stop=``. Their state goes through the
+callbacks' ``state_dict()``, so a resumed run stops where the uninterrupted one would.
+
+>>> trainer.fit((x, y), epochs=100, val=(xv, yv), callbacks=[EarlyStopping(patience=5)])
 """
 
 from __future__ import annotations
@@ -13,27 +17,30 @@ from typing import Any
 
 import numpy as np
 
+from .callbacks import Callback, improvement_sign
 
-class StoppingCondition:
-    """Base: ``check(epoch, logs, trainer)`` returns a reason to stop, or None to go on."""
+
+class StoppingCondition(Callback):
+    """Base: ``check(epoch, logs, trainer)`` returns a reason to stop, or None to go on.
+
+    After every epoch the condition checks the epoch's logs, unless training is already stopping
+    for a reason (divergence, or another condition that fired first)."""
 
     #: set by conditions that need the largest |t − o| over the training set in ``logs``
     needs_max_error = False
 
-    def on_train_begin(self, trainer: Any) -> None:
-        """Called at the start of every fit()."""
-
     def check(self, epoch: int, logs: dict[str, float], trainer: Any) -> str | None:
         raise NotImplementedError
 
-    def on_train_end(self, trainer: Any) -> None:
-        """Called when fit() ends for any reason."""
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        pass
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        trainer = self.trainer
+        if trainer.stop_reason is not None:
+            trainer.stop_training = True
+            return
+        reason = self.check(epoch, logs or {}, trainer)
+        if reason:
+            trainer.stop_reason = reason
+            trainer.stop_training = True
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
@@ -113,7 +120,7 @@ class EarlyStopping(StoppingCondition):
         self.mode = mode
         self.restore_best_weights = restore_best_weights
         self.baseline = baseline
-        self._sign = _sign(monitor, mode)
+        self._sign = improvement_sign(monitor, mode)
         self.best: float | None = baseline
         self.best_epoch: int | None = None
         self.wait = 0
@@ -141,19 +148,20 @@ class EarlyStopping(StoppingCondition):
         return None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        """Counters, the best value and (with ``restore_best_weights``) the best weights."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_weights": dict(self._best_weights) if self._best_weights else None,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.best = state.get("best")
         self.best_epoch = state.get("best_epoch")
         self.wait = int(state.get("wait", 0))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """Best weights kept for restoring (saved with the training state)."""
-        return dict(self._best_weights or {})
-
-    def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        self._best_weights = dict(arrays) if arrays else None
+        weights = state.get("best_weights")
+        self._best_weights = dict(weights) if weights else None
 
 
 class TimeBudget(StoppingCondition):
@@ -166,7 +174,7 @@ class TimeBudget(StoppingCondition):
         self._clock = clock
         self._start: float | None = None
 
-    def on_train_begin(self, trainer: Any) -> None:
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._start = self._clock()
 
     def check(self, epoch: int, logs: dict[str, float], trainer: Any) -> str | None:
@@ -186,16 +194,6 @@ def _get(logs: dict[str, float], key: str) -> float:
             "one of these."
         )
     return float(logs[key])
-
-
-def _sign(monitor: str, mode: str) -> int:
-    """+1 when smaller is better, -1 when larger is better."""
-    if mode == "min":
-        return 1
-    if mode == "max":
-        return -1
-    name = monitor.removeprefix("val_")
-    return -1 if any(k in name for k in ("acc", "r2", "f1", "precision", "recall")) else 1
 
 
 def as_conditions(stop: Any) -> list[StoppingCondition]:
