@@ -6,8 +6,10 @@ sentence naming the file, what is wrong and what to do.
 
 Header layout (``"__metadata__"`` of the safetensors header, which holds only str -> str):
 
-- ``"gradstep"``: a JSON string ``{"format_version": 1, "metadata": <the user's metadata>}``. This
-  entry is the one :func:`load` reads back.
+- ``"gradstep"``: a JSON string ``{"format_version": 2, "metadata": <the user's metadata>,
+  "structure": <the saved tree>}``. This entry is the one :func:`load` reads back. "structure" is
+  there only when a nested mapping was saved: the tree with each array replaced by
+  ``{"$array": "its.dotted.name"}``. Format 1 (no structure) still loads.
 - every top-level entry of the user's metadata whose key and value are both strings is also copied
   as a plain entry, so that other tools (``safe_open(...).metadata()``) can read it.
 
@@ -40,6 +42,7 @@ import safetensors.numpy
 __all__ = [
     "FORMAT_VERSION",
     "ArrayRef",
+    "Checkpoint",
     "CheckpointError",
     "decode_json",
     "encode_json",
@@ -47,8 +50,9 @@ __all__ = [
     "save",
 ]
 
-FORMAT_VERSION = 1
-"""The newest checkpoint format this version writes and reads."""
+FORMAT_VERSION = 2
+"""The newest checkpoint format this version writes and reads (2 added the nested structure; files
+of format 1 load as flat mappings)."""
 
 METADATA_KEY = "gradstep"
 _MAX_HEADER_BYTES = 100_000_000  # the limit safetensors itself enforces
@@ -83,18 +87,78 @@ class CheckpointError(ValueError):
 # ----------------------------------------------------------------------------------------- save
 
 
-def save(mapping: Mapping[str, Any], path: str | os.PathLike, metadata: Any = None) -> None:
-    """Write ``mapping`` ({name: array}) and JSON ``metadata`` to one .safetensors file, atomically.
+class Checkpoint(dict):
+    """What :func:`load` gives: the saved mapping, nested as it was saved, with the JSON
+    ``metadata`` on an attribute (``{}`` when none was saved)."""
 
-    Values may be NumPy arrays or objects with a NumPy ``.data`` (gradstep Tensors). The bytes go to
-    a temporary file in the same directory, are flushed to disk, and then renamed over ``path``: a
+    metadata: Any
+
+    def __init__(self, content: Mapping[Any, Any] = (), metadata: Any = None) -> None:
+        super().__init__(content)
+        self.metadata = {} if metadata is None else metadata
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({dict.__repr__(self)}, metadata={self.metadata!r})"
+
+
+def save(obj: Mapping[Any, Any], path: str | os.PathLike, metadata: Any = None) -> None:
+    """Write ``obj`` and JSON ``metadata`` to one .safetensors file, atomically.
+
+    ``obj`` is a mapping of names to arrays (``model.state_dict()``), or a tree of them as PyTorch
+    users write it (``{"model": sd, "optim": opt.state_dict(), "epoch": 3}``, integer keys and
+    lists included): its arrays are stored flat under dotted names ("model.0.weight"), everything
+    else and the tree's exact shape in the JSON header, so :func:`load` gives the same structure
+    back. Values may be NumPy arrays, NumPy scalars or gradstep Tensors. The bytes go to a
+    temporary file in the same directory, are flushed to disk, and then renamed over ``path``: a
     crash at any moment leaves either the old file or the new one, never a mix.
+
+    >>> gs.save({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")
+    >>> model.load_state_dict(gs.load("ckpt.safetensors")["model"])
     """
     path = os.fspath(path)
-    arrays = _arrays_for_saving(mapping)
-    header = _header_metadata(metadata)
+    if not isinstance(obj, Mapping):
+        raise TypeError(
+            f"obj must be a dict of name -> array (or a nested dict of them), got "
+            f"{type(obj).__name__}; pass e.g. model.state_dict()."
+        )
+    if all(isinstance(k, str) and _as_numpy(v) is not None for k, v in obj.items()):
+        flat, structure = dict(obj), None  # names -> arrays: the plain layout PyTorch reads
+    else:
+        flat = {}
+        structure = encode_json(_tree(obj, "", flat), "obj")
+    arrays = _arrays_for_saving(flat)
+    header = _header_metadata(metadata, structure)
     payload = safetensors.numpy.save(arrays, metadata=header)
     _atomic_write(path, payload)
+
+
+def _tree(value: Any, name: str, flat: dict[str, Any]) -> Any:
+    """``value`` with every array moved into ``flat`` under its dotted name (an ArrayRef left
+    in its place); numbers, strings and the like stay, for the JSON."""
+    if _as_numpy(value) is not None:
+        if not name:
+            raise TypeError("obj must be a mapping, not a single array; pass {'name': array}.")
+        if name in flat:
+            raise ValueError(
+                f"two entries are both saved as {name!r}; rename one (a key with a dot can "
+                "clash with a nested one)."
+            )
+        flat[name] = value
+        return ArrayRef(name)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, v in value.items():
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                raise TypeError(
+                    f"key {key!r} under {name or 'the top level'!r} cannot be saved; use string "
+                    "or integer keys."
+                )
+            out[key] = _tree(v, f"{name}.{key}" if name else str(key), flat)
+        return out
+    if isinstance(value, list | tuple):
+        items = [_tree(v, f"{name}.{i}", flat) for i, v in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    return value
 
 
 def _arrays_for_saving(mapping: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -140,7 +204,7 @@ def _as_numpy(value: Any) -> np.ndarray | None:
     return None
 
 
-def _header_metadata(metadata: Any) -> dict[str, str]:
+def _header_metadata(metadata: Any, structure: Any = None) -> dict[str, str]:
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, Mapping):
@@ -149,6 +213,8 @@ def _header_metadata(metadata: Any) -> dict[str, str]:
             "{'epoch': 3, 'note': 'baseline'}."
         )
     body = {"format_version": FORMAT_VERSION, "metadata": encode_json(metadata, "metadata")}
+    if structure is not None:
+        body["structure"] = structure
     header = {
         key: value
         for key, value in metadata.items()
@@ -216,11 +282,16 @@ def _fsync_directory(directory: str) -> None:
 # ----------------------------------------------------------------------------------------- load
 
 
-def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
-    """Read a .safetensors file: ({name: writable NumPy array}, the metadata given to :func:`save`).
+def load(path: str | os.PathLike) -> Checkpoint:
+    """Read a .safetensors file: the mapping given to :func:`save` (nested as it was, arrays as
+    writable NumPy arrays), with the metadata given to it as ``.metadata``.
 
-    Files written by other tools (e.g. ``safetensors.torch.save_file``) load too, with metadata
-    ``{}``. A damaged or foreign file raises :class:`CheckpointError`; nothing is ever unpickled.
+    Files written by other tools (e.g. ``safetensors.torch.save_file``) load too, as a flat
+    mapping with metadata ``{}``. A damaged or foreign file raises :class:`CheckpointError`;
+    nothing is ever unpickled.
+
+    >>> ckpt = gs.load("model.safetensors")
+    >>> model.load_state_dict(ckpt); ckpt.metadata["epoch"]
     """
     path = os.fspath(path)
     try:
@@ -237,7 +308,7 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
             f"{os.path.join(path, 'model.safetensors')!r}."
         ) from None
     header_meta = _check_file(data, path)
-    metadata = _read_metadata(header_meta, path)
+    metadata, structure = _read_metadata(header_meta, path)
     try:
         views = safetensors.numpy.load(data)
     except safetensors.SafetensorError as e:
@@ -246,7 +317,16 @@ def load(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], Any]:
             "restore it from a backup."
         ) from None
     # safetensors hands out read-only views of its bytes; callers expect arrays they can update.
-    return {name: np.array(view) for name, view in views.items()}, metadata
+    arrays = {name: np.array(view) for name, view in views.items()}
+    if structure is None:
+        return Checkpoint(arrays, metadata)
+    try:
+        content = decode_json(structure, arrays)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(
+            _damaged(path, f"has a structure that cannot be rebuilt ({e})")
+        ) from None
+    return Checkpoint(content, metadata)
 
 
 def _damaged(path: str, what: str, fix: str = "save it again or restore it from a backup") -> str:
@@ -371,11 +451,12 @@ def _int_list(value: Any) -> bool:
     )
 
 
-def _read_metadata(header_meta: dict[str, str], path: str) -> Any:
-    """The user's metadata from the ``"gradstep"`` entry; ``{}`` for files from other tools."""
+def _read_metadata(header_meta: dict[str, str], path: str) -> tuple[Any, Any]:
+    """The user's metadata from the ``"gradstep"`` entry (``{}`` for files from other tools) and
+    the saved tree's structure (None for a flat mapping, and in format 1)."""
     raw = header_meta.get(METADATA_KEY)
     if raw is None:
-        return {}
+        return {}, None
     try:
         body = json.loads(raw)
     except ValueError as e:
@@ -397,7 +478,7 @@ def _read_metadata(header_meta: dict[str, str], path: str) -> Any:
             )
         )
     try:
-        return decode_json(body.get("metadata", {}))
+        return decode_json(body.get("metadata", {})), body.get("structure")
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(
             _damaged(path, f"has gradstep metadata that cannot be decoded ({e})")

@@ -77,7 +77,8 @@ def test_model_checkpoint_keeps_best_state_across_resume(tmp_path):
     tr2.callbacks.append(ck2)
     tr2.fit((x, y), epochs=3, resume=tmp_path / "s.safetensors", verbose=0)
     assert ck2.best == ck.best and ck2.best_epoch == ck.best_epoch
-    weights, meta = gs.load(tmp_path / "best.safetensors")
+    weights = gs.load(tmp_path / "best.safetensors")
+    meta = weights.metadata
     assert set(weights) == {"0.weight", "0.bias", "2.weight", "2.bias"}
     assert meta["epoch"] == ck.best_epoch + 1
 

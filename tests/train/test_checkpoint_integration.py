@@ -36,11 +36,12 @@ def test_process_killed_mid_save_leaves_previous_checkpoint(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    arrays, meta = gs.load(path)
+    arrays = gs.load(path)
+    meta = arrays.metadata
     np.testing.assert_array_equal(arrays["w"], np.arange(4.0))
     assert meta == {"epoch": 1}
     gs.save({"w": np.ones(4)}, path)  # a leftover temporary file does not get in the way
-    np.testing.assert_array_equal(gs.load(path)[0]["w"], np.ones(4))
+    np.testing.assert_array_equal(gs.load(path)["w"], np.ones(4))
 
 
 def test_checkpoint_with_other_shapes_is_refused(tmp_path):
@@ -81,7 +82,7 @@ def test_pytorch_weights_load_into_gradstep_and_back():
         p = os.path.join(d, "torch.safetensors")
         save_file({k: v.contiguous() for k, v in tm.state_dict().items()}, p)
         gm = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).double()
-        gm.load_state_dict(gs.load(p)[0])
+        gm.load_state_dict(gs.load(p))
         np.testing.assert_allclose(
             gm(gs.tensor(x, dtype=gs.float64)).numpy(), expected, rtol=1e-12, atol=1e-12
         )

@@ -51,7 +51,8 @@ def test_optimizer_state_round_trip_through_a_file(tmp_path):
     model = {"0.weight": np.ones((2, 2))}
     path = tmp_path / "state.safetensors"
     save(pack({"model": model}) | arrays, path, metadata={"optim": json_part, "epoch": 4})
-    loaded, meta = load(path)
+    loaded = load(path)
+    meta = loaded.metadata
     np.testing.assert_array_equal(unpack(loaded, "model")["0.weight"], model["0.weight"])
     back = load_optimizer_state(loaded, meta["optim"])
     assert list(back["state"]) == [0, 2]
@@ -150,7 +151,8 @@ def test_a_state_saved_by_0_1_0_restores_every_callback(tmp_path):
     tr, data, ck, stops = _fixture_setup(seed=5)
     ck.filepath = str(tmp_path / "best.safetensors")
     path = FIXTURES / "state-0.1.0.safetensors"
-    arrays, _ = load(path)
+    arrays = load(path)
+    _ = arrays.metadata
     # epochs=3 is what the file holds: nothing runs, every state is restored
     h = tr.fit(data, epochs=3, batch_size=16, verbose=0, stop=stops, resume=path)
     es = stops[1]
@@ -180,7 +182,8 @@ def test_a_state_saved_by_0_1_0_resumes_to_the_same_numbers(tmp_path):
             np.testing.assert_array_equal(v, expected[k])
     # and the new layout: the stopping conditions are callbacks, their arrays named as such
     tr.save(tmp_path / "state.safetensors")
-    arrays, meta = load(tmp_path / "state.safetensors")
+    arrays = load(tmp_path / "state.safetensors")
+    meta = arrays.metadata
     assert "stopping" not in meta
     assert set(meta["callbacks"]) == {"ModelCheckpoint.0", "EarlyStopping.0"}
     assert "callbacks.EarlyStopping.0.best_weights.0.weight" in arrays

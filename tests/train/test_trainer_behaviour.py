@@ -256,7 +256,8 @@ def test_best_only_checkpoint_holds_the_best_epochs_weights(tmp_path):
     weights["model"] = tr.model
     ck = ModelCheckpoint(tmp_path / "best.safetensors", monitor="score", save_best_only=True)
     tr.fit((x, y), epochs=5, verbose=0, callbacks=[recorder(weights), ck])
-    saved, meta = gs.load(tmp_path / "best.safetensors")
+    saved = gs.load(tmp_path / "best.safetensors")
+    meta = saved.metadata
     assert meta["epoch"] == 3 and meta["score"] == 2.0
     for k, v in saved.items():
         np.testing.assert_array_equal(v, weights[2][k])
@@ -274,7 +275,7 @@ def test_cli_best_checkpoint_is_the_epoch_with_the_lowest_val_loss(tmp_path, cap
     assert main(["train", *args]) == 0
     with open(tmp_path / "b" / "metrics.csv") as f:
         val = [float(r["val_loss"]) for r in csv.DictReader(f)]
-    _, meta = gs.load(tmp_path / "b" / "best.safetensors")
+    meta = gs.load(tmp_path / "b" / "best.safetensors").metadata
     assert meta["epoch"] == int(np.argmin(val)) + 1
     assert meta["val_loss"] == pytest.approx(min(val))
 

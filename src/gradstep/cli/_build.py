@@ -539,9 +539,10 @@ def load_trained(target: str, dataset: str | None = None, need_data: bool = True
     weights, config_path = find_model_files(target)
     cfg, meta = load_run_config(config_path)
     try:
-        arrays, file_meta = load(weights)
+        arrays = load(weights)
     except CheckpointError as err:
         fail(str(err))
+    file_meta = arrays.metadata
     file_meta = file_meta if isinstance(file_meta, dict) else {}
     if file_meta.get("kind") == STATE_KIND:
         arrays = unpack(arrays, "model")

@@ -129,7 +129,7 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     verbose = cfg["train"]["verbose"]
     resuming = run_dir is not None
     if resuming:
-        _, saved = load_checkpoint(run_dir / "state.safetensors")
+        saved = load_checkpoint(run_dir / "state.safetensors").metadata
         done = int(saved.get("epoch", 0)) if isinstance(saved, dict) else 0
         if done >= cfg["train"]["epochs"]:
             fail(

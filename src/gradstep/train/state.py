@@ -208,7 +208,7 @@ def restore_training_state(
     if not isinstance(meta, dict) or meta.get("kind") != STATE_KIND:
         raise CheckpointError(
             f"{path} is not a training state (it holds weights only?); pass a file written by "
-            "Trainer.save, or load weights with model.load_state_dict(gs.load(path)[0])."
+            "Trainer.save, or load weights with model.load_state_dict(gs.load(path))."
         )
     trainer.model.load_state_dict(unpack(arrays, "model"))
     trainer.optimizer.load_state_dict(load_optimizer_state(arrays, meta["optimizer"]))

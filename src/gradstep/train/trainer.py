@@ -452,8 +452,10 @@ class Trainer:
         callbacks' states go to the callbacks of the next ``fit``."""
         from ..io import load
 
-        arrays, meta = load(path)
-        self._restored_callback_state = restore_training_state(self, arrays, meta, os.fspath(path))
+        ckpt = load(path)
+        self._restored_callback_state = restore_training_state(
+            self, ckpt, ckpt.metadata, os.fspath(path)
+        )
 
 
 def _plain_batches(loader: DataLoader) -> Iterable[Any]:
