@@ -138,18 +138,28 @@ def on_target_scale(
     return output, target.reshape(output.shape)
 
 
+def _per_entry(weight: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Per-sample weights broadcast over a sample's outputs (multi-label predictions)."""
+    w = np.asarray(weight, dtype=np.float64)
+    return np.broadcast_to(w.reshape((-1,) + (1,) * (len(shape) - 1)), shape)
+
+
 # -- streaming metrics ----------------------------------------------------------------------------
 
 
 class Metric:
-    """A metric accumulated over batches: ``reset()``, ``update(output, target)``, ``result()``."""
+    """A metric accumulated over batches: ``reset()``, ``update(output, target)``, ``result()``.
+
+    The built-in metrics also take ``update(..., weight=w)``, one weight per sample (the Trainer
+    passes the sample and class weights); a metric whose ``update`` has no ``weight`` argument is
+    computed unweighted."""
 
     name = "metric"
 
     def reset(self) -> None:
         raise NotImplementedError
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
         raise NotImplementedError
 
     def result(self) -> float:
@@ -171,15 +181,20 @@ class Accuracy(Metric):
         self.correct = 0
         self.total = 0
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
         pred = predicted_classes(output, self.rule)
         tgt = np.asarray(target)
         if tgt.dtype.kind == "f" and self.rule == "argmax" and tgt.ndim >= 2:
             tgt = _labels(tgt)
         else:
             tgt = tgt.reshape(pred.shape)
-        self.correct += int(np.count_nonzero(pred == tgt))
-        self.total += pred.size
+        if weight is None:
+            self.correct += int(np.count_nonzero(pred == tgt))
+            self.total += pred.size
+        else:
+            w = _per_entry(weight, pred.shape)
+            self.correct += float(w[pred == tgt].sum())
+            self.total += float(w.sum())
 
     def result(self) -> float:
         return self.correct / self.total if self.total else float("nan")
@@ -197,10 +212,13 @@ class TopKAccuracy(Metric):
         self.correct = 0.0
         self.total = 0
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
-        n = output.shape[0]
-        self.correct += top_k_accuracy(output, target, self.k) * n
-        self.total += n
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
+        k = min(self.k, output.shape[-1])
+        top = np.argpartition(-output, k - 1, axis=-1)[:, :k]
+        hit = (top == _labels(np.asarray(target))[:, None]).any(axis=1)
+        w = np.ones(len(hit)) if weight is None else np.asarray(weight, dtype=np.float64)
+        self.correct += float(w[hit].sum())
+        self.total += float(w.sum())
 
     def result(self) -> float:
         return self.correct / self.total if self.total else float("nan")
@@ -215,12 +233,19 @@ class _ConfusionBased(Metric):
     def reset(self) -> None:
         self.cm: np.ndarray | None = None
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
         pred = predicted_classes(output, self.rule)
         tgt = _labels(np.asarray(target)).reshape(pred.shape)
         n = self.n_classes or (output.shape[-1] if output.ndim > 1 and self.rule == "argmax" else 2)
         n = max(n, int(max(tgt.max(initial=0), pred.max(initial=0))) + 1)
-        cm = confusion_matrix(tgt, pred, n)
+        if weight is None:
+            cm = confusion_matrix(tgt, pred, n)
+        else:
+            idx = tgt.astype(np.int64).ravel() * n + pred.astype(np.int64).ravel()
+            w = _per_entry(weight, pred.shape).ravel()
+            cm = np.bincount(idx, weights=w, minlength=n * n).reshape(n, n)
+            if self.cm is not None and self.cm.dtype.kind != "f":
+                self.cm = self.cm.astype(np.float64)
         if self.cm is None:
             self.cm = cm
         else:
@@ -271,12 +296,18 @@ class _Moments(Metric):
         self.st = None
         self.st2 = None
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
         o = np.asarray(output, dtype=np.float64)
         o = o.reshape(o.shape[0], -1)
         t = np.asarray(target, dtype=np.float64).reshape(o.shape)
         d = t - o
-        sums = ((d * d).sum(0), np.abs(d).sum(0), t.sum(0), (t * t).sum(0))
+        if weight is None:
+            sums = ((d * d).sum(0), np.abs(d).sum(0), t.sum(0), (t * t).sum(0))
+            count: float = o.shape[0]
+        else:
+            w = np.asarray(weight, dtype=np.float64).reshape(-1, 1)
+            sums = ((w * d * d).sum(0), (w * np.abs(d)).sum(0), (w * t).sum(0), (w * t * t).sum(0))
+            count = float(w.sum())
         if self.sse is None:
             self.sse, self.sae, self.st, self.st2 = sums
         else:
@@ -284,7 +315,7 @@ class _Moments(Metric):
             self.sae = self.sae + sums[1]
             self.st = self.st + sums[2]
             self.st2 = self.st2 + sums[3]
-        self.n += o.shape[0]
+        self.n += count
 
 
 class MSE(_Moments):
@@ -333,7 +364,10 @@ class MaxError(Metric):
     def reset(self) -> None:
         self.value = 0.0
 
-    def update(self, output: np.ndarray, target: np.ndarray) -> None:
+    def update(self, output: np.ndarray, target: np.ndarray, weight: Any = None) -> None:
+        if weight is not None:  # samples of weight 0 do not count
+            keep = np.asarray(weight) > 0
+            output, target = np.asarray(output)[keep], np.asarray(target)[keep]
         self.value = max(self.value, max_error(output, target))
 
     def result(self) -> float:

@@ -2,7 +2,8 @@
 
 Layout: the model's weights under ``"model."`` (``"model.0.weight"``), the optimizer's arrays
 under ``"optim.state.<i>.<name>"``, and a callback's arrays (EarlyStopping's best weights) under
-``"callbacks.<key>.<name>"``; numbers, settings, the RNG, the History and every callback's
+``"callbacks.<key>.<name>"``, the samples ``validation_split`` held out under
+``"validation_indices"``; numbers, settings, the RNG, the History and every callback's
 ``state_dict()`` go into the metadata, arrays referred to by name. Files written by gradstep 0.1.0
 (stopping conditions kept apart from callbacks) still load.
 
@@ -196,7 +197,10 @@ def training_state(trainer: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]
         "loader_seed": trainer.loader_seed,
         "history": copy.deepcopy(trainer.history.state_dict()),
         "callbacks": cb_states,
+        "schedule_sized_by_fit": trainer.schedule_sized_by_fit,
     }
+    if trainer.validation_indices is not None:
+        arrays["validation_indices"] = np.array(trainer.validation_indices, dtype=np.int64)
     return arrays, meta
 
 
@@ -219,6 +223,9 @@ def restore_training_state(
     trainer.global_step = int(meta["global_step"])
     trainer.loader_seed = meta.get("loader_seed")
     trainer.history.load_state_dict(meta.get("history", {}))
+    trainer.schedule_sized_by_fit = bool(meta.get("schedule_sized_by_fit", False))
+    held_out = arrays.get("validation_indices")
+    trainer.validation_indices = None if held_out is None else np.asarray(held_out)
     states = {
         key: _join(st, arrays, f"the state of callback {key}")
         for key, st in (meta.get("callbacks") or {}).items()

@@ -6,6 +6,7 @@ stepping, the History, the user's callbacks, stopping conditions and the progres
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -17,8 +18,9 @@ import numpy as np
 from .. import random as _random
 from ..autograd import no_grad
 from ..data.coerce import as_dataset, check_class_count, prepare
-from ..data.dataset import Dataset, check_finite, to_numpy
+from ..data.dataset import Dataset, TensorDataset, check_finite, to_numpy
 from ..data.loader import DataLoader
+from ..data.split import split_indices
 from ..nn.registry import get_loss
 from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..tensor import Tensor
@@ -27,6 +29,7 @@ from .callbacks import Callback, CallbackList, History, LRSchedulerStep, StepLog
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
 from .stopping import as_conditions
+from .weighting import WeightedDataset, WeightedLoss, sample_weights
 
 __all__ = ["STATE_KIND", "Trainer"]
 
@@ -91,8 +94,14 @@ class Trainer:
         self.steps_per_epoch: int | None = None
         self.loader_seed: int | None = None
         self.diverged = False
+        self.validation_indices: np.ndarray | None = None  # held out by validation_split
+        self.schedule_sized_by_fit = False
         self._fit_callbacks: list[Callback] = []  # those of the current (or last) fit beyond ours
         self._restored_callback_state: dict[str, Any] | None = None
+        self._initial = (
+            copy.deepcopy(optimizer.state_dict()),
+            None if scheduler is None else copy.deepcopy(scheduler.state_dict()),
+        )
 
     # -- data --------------------------------------------------------------------------------
     @property
@@ -103,9 +112,11 @@ class Trainer:
 
         return get_default_dtype()
 
-    def _loader(self, data: Any, batch_size: Any, shuffle: bool, what: str) -> DataLoader:
-        if isinstance(data, DataLoader):
-            return data
+    def _dataset(self, data: Any, what: str, sample_weight: Any = None, class_weight: Any = None):
+        """The data as a prepared Dataset; with weights, a TensorDataset whose third array holds
+        each sample's weight (``data`` may also be an (x, y, sample_weight) triple)."""
+        if isinstance(data, tuple | list) and len(data) == 3 and sample_weight is None:
+            data, sample_weight = (data[0], data[1]), data[2]
         ds = prepare(
             as_dataset(data, what),
             self.dtype,
@@ -114,9 +125,78 @@ class Trainer:
             loss_name=type(self.loss_fn).__name__,
             ignore_index=getattr(self.loss_fn, "ignore_index", None),
         )
+        if sample_weight is None and class_weight is None:
+            return ds
+        if not isinstance(ds, TensorDataset) or len(ds.arrays) != 2:
+            raise TypeError(
+                f"{what} sample_weight / class_weight need the data as (x, y) arrays; pass "
+                "arrays, or put the weights in your own Dataset and loss."
+            )
+        x, y = ds.arrays
+        v = sample_weights(y, sample_weight, class_weight, None, what)
+        return WeightedDataset(x, y, v, float_dtype=None, validate=False)
+
+    def _loader(self, data: Any, batch_size: Any, shuffle: bool, what: str) -> DataLoader:
+        if isinstance(data, DataLoader):
+            return data
+        ds = data if isinstance(data, Dataset) else self._dataset(data, what)
         if self.loader_seed is None:
             self.loader_seed = int(_random.get_generator().integers(2**31 - 1))
-        return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=self.loader_seed)
+        loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=self.loader_seed)
+        loader.weighted = _is_weighted(ds)
+        return loader
+
+    def _fit_data(
+        self,
+        train: Any,
+        val: Any,
+        batch_size: Any,
+        shuffle: bool,
+        sample_weight: Any,
+        class_weight: Any,
+        validation_split: float | None,
+    ) -> tuple[DataLoader, DataLoader | None]:
+        """The training and validation loaders of a fit: weights attached, and with
+        ``validation_split`` (unless ``val`` is given) a held-out share of the training data,
+        stratified for class indices and shuffled with the run's seed; its indices are kept
+        in ``validation_indices`` (and in the saved state, so a resumed run holds out the same)."""
+        if isinstance(train, DataLoader):
+            if sample_weight is not None or class_weight is not None or validation_split:
+                raise TypeError(
+                    "sample_weight, class_weight and validation_split need (x, y) arrays or a "
+                    "Dataset, not a DataLoader; pass the arrays."
+                )
+            tr = train
+        else:
+            ds = self._dataset(train, "training", sample_weight, class_weight)
+            if validation_split is not None and val is None:
+                ds, val = self._split(ds, validation_split)
+            tr = self._loader(ds, batch_size, shuffle, "training")
+        vl = None if val is None else self._loader(val, 256, False, "validation")
+        return tr, vl
+
+    def _split(self, ds: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
+        if not isinstance(fraction, float | int) or not 0 < fraction < 1:
+            raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}.")
+        if not isinstance(ds, TensorDataset) or len(ds.arrays) < 2:
+            raise TypeError("validation_split needs (x, y) arrays or a TensorDataset.")
+        arrays = ds.arrays
+        kind = type(ds)  # keeps the weights' marker
+        n = len(arrays[0])
+        if self.validation_indices is None or len(self.validation_indices) != round(fraction * n):
+            if self.loader_seed is None:
+                self.loader_seed = int(_random.get_generator().integers(2**31 - 1))
+            y = arrays[1]
+            stratify = self.target_kind == "index" and y.ndim == 1 and y.dtype.kind in "iu"
+            _, va, _ = split_indices(n, y, fraction, 0.0, self.loader_seed, stratify)
+            self.validation_indices = np.sort(va)
+        keep = np.ones(n, dtype=bool)
+        keep[self.validation_indices] = False
+        va = self.validation_indices
+        return (
+            kind(*(a[keep] for a in arrays), float_dtype=None, validate=False),
+            kind(*(a[va] for a in arrays), float_dtype=None, validate=False),
+        )
 
     def _check_classes(self, out: np.ndarray, loader: DataLoader, what: str) -> None:
         if self.target_kind == "index" and out.ndim >= 2:
@@ -139,6 +219,10 @@ class Trainer:
         log_every_step: bool = False,
         x: Any = None,
         y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        validation_split: float | None = None,
+        reset: bool = False,
     ) -> History:
         """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total),
         stopping early when a callback sets ``trainer.stop_training`` — a stopping condition
@@ -146,11 +230,18 @@ class Trainer:
         Returns the History of every epoch so far; ``log_every_step`` also records each step's
         loss, lr and gradient norm in ``history.step_history``.
 
+        A second ``fit`` continues (weights, optimizer state, epoch count, History) unless
+        ``reset=True``, which starts over from freshly initialised weights. ``sample_weight``
+        (one number per sample) and ``class_weight`` ("balanced" or {class: weight}) make every
+        loss and metric a weighted mean (see ``train.weighting``), validation included;
+        ``validation_split`` holds out a share of (x, y) (``val`` wins when both are given).
+
         A schedule that needs ``total_steps`` and was given none is sized here, from the epochs
-        this call will reach; give ``total_steps`` explicitly when a run is split over several
-        calls (or resumed) and must follow one schedule. The epoch's ``loss`` is the mean over
-        samples, or the sum over the epoch for a loss with ``reduction="sum"`` (SSELoss: the
-        textbook's total error E)."""
+        this call will reach; when a later call trains past that end, it is re-sized to the new
+        total (and says so). Give ``total_steps`` explicitly when a run is split over several
+        calls (or resumed) and must follow one schedule: continuing then equals one longer run.
+        The epoch's ``loss`` is the (weighted) mean over samples, or the sum over the epoch for
+        a loss with ``reduction="sum"`` (SSELoss: the textbook's total error E)."""
         if val is not None and validation_data is not None:
             raise TypeError("pass validation data as val= or validation_data=, not both.")
         val = val if val is not None else validation_data
@@ -165,6 +256,10 @@ class Trainer:
         extra = [*callbacks, *as_conditions(stop)]
         if log_every_step:
             extra.append(StepLogger())
+        if reset:
+            if resume is not None:
+                raise TypeError("pass resume= or reset=True, not both.")
+            self.reset()
         if resume is not None:
             self.load(resume)
             target = epochs
@@ -177,8 +272,9 @@ class Trainer:
             target = self.epoch + epochs
         self.target_epochs = target
 
-        loader = self._loader(train, batch_size, shuffle, "training")
-        val_loader = None if val is None else self._loader(val, 256, False, "validation")
+        loader, val_loader = self._fit_data(
+            train, val, batch_size, shuffle, sample_weight, class_weight, validation_split
+        )
         n_batches = len(loader)
         if n_batches == 0:
             raise ValueError(
@@ -187,8 +283,7 @@ class Trainer:
             )
         self.steps_per_epoch = n_batches
         sched = self.scheduler
-        if sched is not None and getattr(sched, "needs_total_steps", False) is True:
-            sched.set_total_steps(target * n_batches)
+        self._size_schedule(target * n_batches, verbose)
 
         self._fit_callbacks = extra
         cbs: list[Callback] = [self.history, *self.callbacks, *extra]
@@ -223,6 +318,43 @@ class Trainer:
             cblist.call("on_train_end", {})
         return self.history
 
+    def reset(self) -> None:
+        """Start over: freshly initialised weights (each layer's ``reset_parameters``), the
+        optimizer and scheduler as they were built, no epochs, an empty History."""
+        for m in self.model.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        opt_state, sched_state = self._initial
+        self.optimizer.load_state_dict(copy.deepcopy(opt_state))
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(copy.deepcopy(sched_state))
+        self.epoch = self.global_step = 0
+        self.history = History()
+        self.loader_seed = None
+        self.validation_indices = None
+        self.schedule_sized_by_fit = False
+        self._restored_callback_state = None
+
+    def _size_schedule(self, total: int, verbose: int) -> None:
+        """Give a schedule that needs it its length; re-size one that fit sized before when
+        training now goes past its end (saying so), so that continuing never runs at its last lr."""
+        sched = self.scheduler
+        if sched is None:
+            return
+        if getattr(sched, "needs_total_steps", False) is True:
+            sched.set_total_steps(total)
+            self.schedule_sized_by_fit = True
+            return
+        old = getattr(sched, "total_steps", None)
+        if self.schedule_sized_by_fit and isinstance(old, int) and total > old:
+            sched.set_total_steps(total)
+            if verbose:
+                print(
+                    f"note: the schedule was sized for {old} steps; training on to step {total}, "
+                    f"it now runs to {total} (pass total_steps= to follow one fixed schedule)",
+                    flush=True,
+                )
+
     def stateful_callbacks(self) -> list[Callback]:
         """The callbacks whose ``state_dict()`` a saved training state holds: the Trainer's own
         and those of the current (or last) fit, stopping conditions included."""
@@ -245,8 +377,10 @@ class Trainer:
         batch_end = cblist.has("on_train_batch_end")
         clip = self.grad_clip
         dt = self.dtype
+        weighted = getattr(loader, "weighted", False)
+        wloss = WeightedLoss(loss_fn) if weighted else None
         loss_sum = 0.0
-        n_seen = 0
+        n_seen = 0.0
         gn_sum = 0.0
         lr = opt.param_groups[0]["lr"]
         summed = getattr(loss_fn, "reduction", "mean") == "sum"
@@ -268,7 +402,8 @@ class Trainer:
                 and yb.dtype.kind in "biuf"
             ):
                 yb = yb.astype(out.data.dtype)
-            loss = loss_fn(out, yb)
+            wb = batch[2] if weighted else None
+            loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
             lv = float(loss.data)
             if not math.isfinite(lv):
                 self._diverged("loss", lv, epoch, b)
@@ -283,11 +418,11 @@ class Trainer:
             opt.step()
             self.global_step += 1
             n = xb.shape[0]
-            loss_sum += lv if summed else lv * n
-            n_seen += n
+            count = n if wb is None else float(wb.sum())
+            loss_sum += lv if summed else lv * count
+            n_seen += count
             gn_sum += gn
-            for m in metrics:
-                m.update(out.data, yb)
+            _update(metrics, out.data, yb, wb)
             if batch_end:
                 cblist.call(
                     "on_train_batch_end", b, {"loss": lv, "lr": lr, "grad_norm": gn, "size": n}
@@ -342,13 +477,23 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(
         self,
-        data: Any,
+        data: Any = None,
+        y: Any = None,
         batch_size: int | str = 256,
         verbose: int = 0,
         callbacks: Iterable[Callback] = (),
+        *,
+        sample_weight: Any = None,
     ) -> dict[str, float]:
-        """Loss and metrics on ``data`` (eval mode, no gradients); ``callbacks`` get Keras's
-        ``on_test_*`` hooks."""
+        """Loss and metrics on ``data`` — a Dataset, a DataLoader, an (x, y) pair, or x and y as
+        two arguments as in Keras — in eval mode without gradients, weighted by
+        ``sample_weight`` when given; ``callbacks`` get Keras's ``on_test_*`` hooks."""
+        if y is not None:
+            data = (data, y)
+        if data is None:
+            raise TypeError("evaluate() needs data: a Dataset, a DataLoader, (x, y) or x, y.")
+        if sample_weight is not None and not isinstance(data, DataLoader | Dataset):
+            data = self._dataset(data, "evaluation", sample_weight)
         loader = self._loader(data, batch_size, False, "evaluation")
         cblist = CallbackList(list(callbacks), self) if callbacks else None
         res = self._evaluate_loader(loader, cblist)
@@ -361,7 +506,9 @@ class Trainer:
     def _evaluate_loader(self, loader: DataLoader, cblist: CallbackList | None) -> dict[str, float]:
         metrics = [M.get_metric(s, self.rule) for s in self.metric_specs]
         summed = getattr(self.loss_fn, "reduction", "mean") == "sum"
-        loss_sum, n_seen = 0.0, 0
+        weighted = getattr(loader, "weighted", False)
+        wloss = WeightedLoss(self.loss_fn) if weighted else None
+        loss_sum, n_seen = 0.0, 0.0
         begin = cblist is not None and cblist.has("on_test_batch_begin")
         end = cblist is not None and cblist.has("on_test_batch_end")
         if cblist is not None:
@@ -381,12 +528,14 @@ class Trainer:
                         first = False
                     if self.target_kind != "index" and yb.dtype.kind in "biuf":
                         yb = yb.astype(out.data.dtype, copy=False)
-                    lv = float(self.loss_fn(out, yb).data)
+                    wb = batch[2] if weighted else None
+                    loss = self.loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
+                    lv = float(loss.data)
                     n = xb.shape[0]
-                    loss_sum += lv if summed else lv * n
-                    n_seen += n
-                    for m in metrics:
-                        m.update(out.data, yb)
+                    count = n if wb is None else float(wb.sum())
+                    loss_sum += lv if summed else lv * count
+                    n_seen += count
+                    _update(metrics, out.data, yb, wb)
                     if end:
                         cblist.call("on_test_batch_end", b, {"loss": lv, "size": n})
         finally:
@@ -432,6 +581,25 @@ class Trainer:
             return np.zeros((0,), dtype=self.dtype)
         return np.concatenate(outs, axis=0)
 
+    def predict_proba(self, x: Any, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for ``x``: the loss's link applied to :meth:`predict`'s outputs —
+        softmax for CrossEntropyLoss (and NLLLoss's log-probabilities exponentiated), sigmoid
+        for BCEWithLogitsLoss, the outputs themselves for BCELoss."""
+        out = self.predict(x, batch_size)
+        if self.task != "classification":
+            raise TypeError(
+                f"predict_proba needs a classification loss, but {type(self.loss_fn).__name__} "
+                "is a regression loss; use predict()."
+            )
+        if self.rule == "logit":
+            return 1.0 / (1.0 + np.exp(-out))
+        if self.rule == "probability":
+            return out
+        if type(self.loss_fn).__name__ == "NLLLoss":  # the model outputs log-probabilities
+            return np.exp(out)
+        e = np.exp(out - out.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
     # -- saving and resuming -----------------------------------------------------------------------
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The whole training state as (arrays, JSON metadata) — what :meth:`save` writes.
@@ -456,6 +624,29 @@ class Trainer:
         self._restored_callback_state = restore_training_state(
             self, ckpt, ckpt.metadata, os.fspath(path)
         )
+
+
+def _is_weighted(ds: Any) -> bool:
+    """A dataset the Trainer gave a third array of sample weights (see ``Trainer._dataset``)."""
+    return isinstance(ds, WeightedDataset)
+
+
+def _update(metrics: list[Any], out: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
+    """Feed a batch to the metrics, with its weights to those that take them."""
+    for m in metrics:
+        if w is not None and _takes_weight(m):
+            m.update(out, y, weight=w)
+        else:
+            m.update(out, y)
+
+
+def _takes_weight(metric: Any) -> bool:
+    import inspect
+
+    try:
+        return "weight" in inspect.signature(metric.update).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _plain_batches(loader: DataLoader) -> Iterable[Any]:
