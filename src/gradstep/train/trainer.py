@@ -15,21 +15,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import random as _random
 from ..autograd import no_grad
-from ..data.coerce import as_dataset, check_class_count, prepare
-from ..data.dataset import Dataset, TensorDataset, check_finite, to_numpy
+from ..data.coerce import check_class_count
+from ..data.dataset import Dataset, check_finite, to_numpy
 from ..data.loader import DataLoader
-from ..data.split import split_indices
 from ..nn.registry import get_loss
 from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..tensor import Tensor
 from . import metrics as M
 from .callbacks import Callback, CallbackList, History, LRSchedulerStep, StepLogger
+from .fit_data import dataset_for, fit_loaders, loader_for
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
 from .stopping import as_conditions
-from .weighting import WeightedDataset, WeightedLoss, sample_weights
+from .weighting import WeightedLoss
 
 __all__ = ["STATE_KIND", "Trainer"]
 
@@ -112,91 +111,8 @@ class Trainer:
 
         return get_default_dtype()
 
-    def _dataset(self, data: Any, what: str, sample_weight: Any = None, class_weight: Any = None):
-        """The data as a prepared Dataset; with weights, a TensorDataset whose third array holds
-        each sample's weight (``data`` may also be an (x, y, sample_weight) triple)."""
-        if isinstance(data, tuple | list) and len(data) == 3 and sample_weight is None:
-            data, sample_weight = (data[0], data[1]), data[2]
-        ds = prepare(
-            as_dataset(data, what),
-            self.dtype,
-            self.target_kind,
-            what,
-            loss_name=type(self.loss_fn).__name__,
-            ignore_index=getattr(self.loss_fn, "ignore_index", None),
-        )
-        if sample_weight is None and class_weight is None:
-            return ds
-        if not isinstance(ds, TensorDataset) or len(ds.arrays) != 2:
-            raise TypeError(
-                f"{what} sample_weight / class_weight need the data as (x, y) arrays; pass "
-                "arrays, or put the weights in your own Dataset and loss."
-            )
-        x, y = ds.arrays
-        v = sample_weights(y, sample_weight, class_weight, None, what)
-        return WeightedDataset(x, y, v, float_dtype=None, validate=False)
-
     def _loader(self, data: Any, batch_size: Any, shuffle: bool, what: str) -> DataLoader:
-        if isinstance(data, DataLoader):
-            return data
-        ds = data if isinstance(data, Dataset) else self._dataset(data, what)
-        if self.loader_seed is None:
-            self.loader_seed = int(_random.get_generator().integers(2**31 - 1))
-        loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=self.loader_seed)
-        loader.weighted = _is_weighted(ds)
-        return loader
-
-    def _fit_data(
-        self,
-        train: Any,
-        val: Any,
-        batch_size: Any,
-        shuffle: bool,
-        sample_weight: Any,
-        class_weight: Any,
-        validation_split: float | None,
-    ) -> tuple[DataLoader, DataLoader | None]:
-        """The training and validation loaders of a fit: weights attached, and with
-        ``validation_split`` (unless ``val`` is given) a held-out share of the training data,
-        stratified for class indices and shuffled with the run's seed; its indices are kept
-        in ``validation_indices`` (and in the saved state, so a resumed run holds out the same)."""
-        if isinstance(train, DataLoader):
-            if sample_weight is not None or class_weight is not None or validation_split:
-                raise TypeError(
-                    "sample_weight, class_weight and validation_split need (x, y) arrays or a "
-                    "Dataset, not a DataLoader; pass the arrays."
-                )
-            tr = train
-        else:
-            ds = self._dataset(train, "training", sample_weight, class_weight)
-            if validation_split is not None and val is None:
-                ds, val = self._split(ds, validation_split)
-            tr = self._loader(ds, batch_size, shuffle, "training")
-        vl = None if val is None else self._loader(val, 256, False, "validation")
-        return tr, vl
-
-    def _split(self, ds: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
-        if not isinstance(fraction, float | int) or not 0 < fraction < 1:
-            raise ValueError(f"validation_split must be a fraction in (0, 1), got {fraction!r}.")
-        if not isinstance(ds, TensorDataset) or len(ds.arrays) < 2:
-            raise TypeError("validation_split needs (x, y) arrays or a TensorDataset.")
-        arrays = ds.arrays
-        kind = type(ds)  # keeps the weights' marker
-        n = len(arrays[0])
-        if self.validation_indices is None or len(self.validation_indices) != round(fraction * n):
-            if self.loader_seed is None:
-                self.loader_seed = int(_random.get_generator().integers(2**31 - 1))
-            y = arrays[1]
-            stratify = self.target_kind == "index" and y.ndim == 1 and y.dtype.kind in "iu"
-            _, va, _ = split_indices(n, y, fraction, 0.0, self.loader_seed, stratify)
-            self.validation_indices = np.sort(va)
-        keep = np.ones(n, dtype=bool)
-        keep[self.validation_indices] = False
-        va = self.validation_indices
-        return (
-            kind(*(a[keep] for a in arrays), float_dtype=None, validate=False),
-            kind(*(a[va] for a in arrays), float_dtype=None, validate=False),
-        )
+        return loader_for(self, data, batch_size, shuffle, what)
 
     def _check_classes(self, out: np.ndarray, loader: DataLoader, what: str) -> None:
         if self.target_kind == "index" and out.ndim >= 2:
@@ -272,8 +188,8 @@ class Trainer:
             target = self.epoch + epochs
         self.target_epochs = target
 
-        loader, val_loader = self._fit_data(
-            train, val, batch_size, shuffle, sample_weight, class_weight, validation_split
+        loader, val_loader = fit_loaders(
+            self, train, val, batch_size, shuffle, sample_weight, class_weight, validation_split
         )
         n_batches = len(loader)
         if n_batches == 0:
@@ -493,7 +409,7 @@ class Trainer:
         if data is None:
             raise TypeError("evaluate() needs data: a Dataset, a DataLoader, (x, y) or x, y.")
         if sample_weight is not None and not isinstance(data, DataLoader | Dataset):
-            data = self._dataset(data, "evaluation", sample_weight)
+            data = dataset_for(self, data, "evaluation", sample_weight)
         loader = self._loader(data, batch_size, False, "evaluation")
         cblist = CallbackList(list(callbacks), self) if callbacks else None
         res = self._evaluate_loader(loader, cblist)
@@ -624,11 +540,6 @@ class Trainer:
         self._restored_callback_state = restore_training_state(
             self, ckpt, ckpt.metadata, os.fspath(path)
         )
-
-
-def _is_weighted(ds: Any) -> bool:
-    """A dataset the Trainer gave a third array of sample weights (see ``Trainer._dataset``)."""
-    return isinstance(ds, WeightedDataset)
 
 
 def _update(metrics: list[Any], out: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
