@@ -21,6 +21,10 @@ COMMANDS = {
     "compare": "train one network from the same start with several optimizers",
     "explain": "backpropagation step by step on a tiny network, checked against the engine",
     "datasets": "list the built-in datasets",
+    "paths": "optimizer paths on a 2-D test surface, as a PNG or an animated GIF",
+    "plot": "pictures of one run (curves, confusion, gradients) or several runs overlaid",
+    "report": "one self-contained HTML page of a run: summary, pictures, configuration",
+    "lr-find": "the learning-rate range test for a config: loss against lr, suggested lrs",
 }
 
 USAGE = "usage: gradstep [--debug] {" + ",".join(COMMANDS) + "} ...\n"
@@ -64,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"unknown command {command!r}{hint} (commands: {', '.join(COMMANDS)})")
         return 2
     try:
-        module = importlib.import_module(f"{__name__}.{command}")
+        module = importlib.import_module(f"{__name__}.{command.replace('-', '_')}")
         return int(module.run(args[1:]) or 0)
     except KeyboardInterrupt:
         if debug:

@@ -497,6 +497,14 @@ class Trainer:
             return np.zeros((0,), dtype=self.dtype)
         return np.concatenate(outs, axis=0)
 
+    def lr_find(self, train: Any, batch_size: int | str = 32, **options: Any) -> Any:
+        """The learning-rate range test (see ``gradstep.train.lr_find``): a few steps with the lr
+        growing from ``start_lr`` to ``end_lr``; the model, optimizer, scheduler and RNG are
+        restored exactly afterwards. Returns the curve and suggested lrs (heuristics)."""
+        from .lr_find import lr_find
+
+        return lr_find(self, train, batch_size, **options)
+
     def predict_proba(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Class probabilities for ``x``: the loss's link applied to :meth:`predict`'s outputs —
         softmax for CrossEntropyLoss (and NLLLoss's log-probabilities exponentiated), sigmoid
