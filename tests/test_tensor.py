@@ -298,3 +298,14 @@ def test_random_creation_repeats_with_the_same_seed():
 def test_integer_creation_cannot_require_grad():
     with pytest.raises(TypeError, match="floating-point"):
         gs.arange(5, requires_grad=True)
+
+
+def test_from_numpy_shares_memory_and_keeps_the_dtype():
+    import numpy as np
+
+    a = np.arange(4.0)
+    t = gs.from_numpy(a)
+    a[0] = 7.0
+    assert t.dtype == gs.float64 and t.numpy()[0] == 7.0
+    with pytest.raises(TypeError, match="gs.tensor"):
+        gs.from_numpy([1.0, 2.0])

@@ -18,7 +18,19 @@ from .backend import (
     uint8,
 )
 from .backend import Device as device
-from .creation import arange, empty, full, linspace, ones, ones_like, rand, randn, zeros, zeros_like
+from .creation import (
+    arange,
+    empty,
+    from_numpy,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .io import load, save
 from .nn import summary
 from .functional import cat, concatenate, exp, log, matmul, sigmoid, sqrt, stack, tanh, where
@@ -50,6 +62,7 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "from_numpy",
     "full",
     "functional",
     "get_default_dtype",

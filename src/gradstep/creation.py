@@ -1,4 +1,5 @@
-"""Tensor factories with torch's names: zeros, ones, full, arange, linspace, rand, randn."""
+"""Tensor factories with torch's names: zeros, ones, full, arange, linspace, rand, randn,
+from_numpy."""
 
 from __future__ import annotations
 
@@ -24,6 +25,26 @@ def _make(arr: backend.Array, requires_grad: bool) -> Tensor:
 
 def _float(dtype: Any) -> backend.DType:
     return backend.get_default_dtype() if dtype is None else backend.as_dtype(dtype)
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A Tensor sharing ``array``'s memory and dtype (float64 stays float64), as
+    ``torch.from_numpy``: writing to one shows in the other.
+
+    >>> t = gs.from_numpy(np.arange(3.0)); t.dtype
+    dtype('float64')
+    """
+    if not backend.is_array(array):
+        raise TypeError(
+            f"from_numpy needs a NumPy array, got {type(array).__name__}; use gs.tensor(data) "
+            "for lists and scalars."
+        )
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"from_numpy takes numeric or bool arrays, got dtype {array.dtype}; convert it first "
+            "(e.g. array.astype(np.float32))."
+        )
+    return Tensor._make(array)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:

@@ -205,3 +205,11 @@ def test_sklearn_sets_are_cached_and_load_without_sklearn(tmp_path):
     assert first.stdout.split() == ["(104,", "4)", "True"], first.stderr
     assert second.stdout.split() == ["(104,", "4)", "False"], second.stderr
     assert (tmp_path / "sklearn-iris-v1.npz").is_file()
+
+
+def test_bundles_say_how_many_outputs_the_model_needs():
+    digits = datasets.load("digits")
+    assert digits.n_outputs == digits.n_classes == 10
+    heater = datasets.load("water-heater")
+    assert heater.n_classes is None
+    assert heater.n_outputs == heater.train.arrays[1].shape[1]

@@ -101,3 +101,24 @@ def test_bad_arguments():
         summary(nn.Linear(2, 2), "2")
     with pytest.raises(TypeError, match="Module"):
         summary(lambda x: x, (2,))
+
+
+def test_depth_folds_containers_and_input_size_is_an_alias():
+    inner = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8))
+    model = nn.Sequential(inner, nn.Linear(8, 2))
+    text = gs.summary(model, input_size=(4,), depth=1)
+    rows = [ln.split() for ln in text.splitlines() if ln[:1].isdigit()]
+    # by hand: the inner block has 4·8 + 8 + 8·8 + 8 = 112 parameters, the head 8·2 + 2 = 18
+    assert rows == [["0", "Sequential", "(1,", "8)", "112"], ["1", "Linear", "(1,", "2)", "18"]]
+    assert "Total params: 130" in text
+    full = gs.summary(model, (4,))
+    assert [ln.split()[0] for ln in full.splitlines() if ln[:1].isdigit()] == [
+        "0.0",
+        "0.1",
+        "0.2",
+        "1",
+    ]
+    with pytest.raises(TypeError, match="not both"):
+        gs.summary(model, (4,), input_size=(4,))
+    with pytest.raises(ValueError, match="depth must be"):
+        gs.summary(model, (4,), depth=0)

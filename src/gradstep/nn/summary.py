@@ -64,17 +64,36 @@ def _input_shapes(input_shape: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
-def summary(model: Module, input_shape: Any, dtype: Any = None) -> str:
+def summary(
+    model: Module,
+    input_shape: Any = None,
+    dtype: Any = None,
+    *,
+    input_size: Any = None,
+    depth: int | None = None,
+) -> str:
     """A plain-text table of ``model``: each layer's name, type, output shape and parameter count,
     then total / trainable / non-trainable parameters and memory.
 
-    ``input_shape`` is the shape of one sample, without the batch dim (e.g. ``(784,)``); a list of
-    shapes feeds a model with several inputs. The model runs once, in eval mode (so dropout and
-    batch statistics are left alone) and under ``no_grad``, on zeros of shape (1, *input_shape) in
-    ``dtype`` (default: the dtype of the model's parameters). Its training flags are restored.
+    ``input_shape`` (or torchinfo's ``input_size``) is the shape of one sample, without the batch
+    dim (e.g. ``(784,)``); a list of shapes feeds a model with several inputs. ``depth`` limits
+    the nesting shown: a container at that depth is one row with all its parameters.
+
+    The model runs once, in eval mode (so dropout and batch statistics are left alone) and under
+    ``no_grad``, on zeros of shape (1, *input_shape) in ``dtype`` (default: the dtype of the
+    model's parameters). Its training flags are restored.
+
+    >>> print(gs.summary(model, input_size=(1, 28, 28), depth=1))
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary needs a Module, got {type(model).__name__}.")
+    if input_shape is not None and input_size is not None:
+        raise TypeError("pass input_shape or input_size (the same thing), not both.")
+    input_shape = input_size if input_shape is None else input_shape
+    if input_shape is None:
+        raise TypeError("summary needs the shape of one sample: summary(model, (784,)).")
+    if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
+        raise ValueError(f"depth must be an int >= 1 or None, got {depth!r}.")
     shapes = _input_shapes(input_shape)
     params = list(model.parameters())
     if dtype is None:
@@ -89,14 +108,24 @@ def summary(model: Module, input_shape: Any, dtype: Any = None) -> str:
     counted: set[int] = set()
     called: set[int] = set()
 
+    def level(m: Module) -> int:
+        name = names[id(m)]
+        return name.count(".") + 1 if name else 0
+
+    def folded(m: Module) -> bool:  # a row at the depth limit stands for all below it
+        return depth is not None and level(m) == depth and bool(m._modules)
+
     def shown(m: Module) -> bool:
-        return not m._modules or any(p is not None for p in m._parameters.values())
+        if depth is not None and level(m) > depth:
+            return False
+        own = any(p is not None for p in m._parameters.values())
+        return not m._modules or own or folded(m)
 
     def own_params(m: Module) -> int:
         if id(m) in counted:
             return 0
         counted.add(id(m))
-        return sum(int(p.data.size) for p in m.parameters(recurse=False))
+        return sum(int(p.data.size) for p in m.parameters(recurse=folded(m)))
 
     def pre_hook(m: Module, args: tuple) -> None:
         called.add(id(m))

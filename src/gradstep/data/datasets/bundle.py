@@ -36,6 +36,15 @@ class Bundle:
     description: str
     scaler: Standardizer | None = None
 
+    @property
+    def n_outputs(self) -> int:
+        """Outputs the model's last layer needs: the number of classes, or the regression
+        target's width."""
+        if self.n_classes is not None:
+            return self.n_classes
+        y = self.train.arrays[1]
+        return int(np.prod(y.shape[1:], dtype=np.int64)) if y.ndim > 1 else 1
+
     def __repr__(self) -> str:
         classes = f", n_classes={self.n_classes}" if self.n_classes is not None else ""
         return (
