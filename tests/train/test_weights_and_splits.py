@@ -231,3 +231,43 @@ def test_bad_weights_are_clear_errors():
         tr.fit((x, y), epochs=1, verbose=0, sample_weight=np.zeros(10))
     with pytest.raises(ValueError, match="validation_split must be a fraction"):
         tr.fit((x, y), epochs=1, verbose=0, validation_split=1.5)
+
+
+def test_pandas_lists_and_keras_style_arguments_are_accepted():
+    import pandas as pd
+
+    x, y = blobs(40)
+    gs.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3)).double()
+    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0))
+    frame, series = pd.DataFrame(x, columns=["a", "b"]), pd.Series(y)
+    # lr 0: the epoch loss is the loss at the starting weights, whatever the input's form
+    a = tr.fit(frame, series, epochs=1, verbose=0).history["loss"][-1]
+    b = tr.fit(x.tolist(), y.tolist(), epochs=1, verbose=0).history["loss"][-1]
+    c = tr.fit((x.astype(np.float32), y.astype(np.int32)), 1, verbose=0).history["loss"][-1]
+    assert a == pytest.approx(b, rel=1e-12) and b == pytest.approx(c, rel=1e-6)
+    assert tr.epoch == 3
+    assert tr.evaluate(frame, series)["loss"] == pytest.approx(a, rel=1e-12)
+    with pytest.raises(TypeError, match=r"training targets \(y\) have dtype object"):
+        tr.fit(frame, pd.Series(["a", "b"] * 20), verbose=0)
+    with pytest.raises(TypeError, match=r"training inputs \(x\) have dtype <U1"):
+        tr.fit(np.array([["a", "b"]] * 40), series, verbose=0)
+    with pytest.raises(TypeError, match="pass epochs once"):
+        tr.fit((x, y), 3, epochs=2, verbose=0)
+
+
+def test_epoch_metrics_equal_scikit_learns_on_the_epochs_predictions():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    x, y = blobs(70, seed=8)
+    gs.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3)).double()
+    metrics = ["accuracy", "precision", "recall", "f1"]
+    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0), metrics)
+    # lr 0: every batch is predicted by the same weights, so the epoch's predictions are these
+    h = tr.fit(x, y, epochs=1, batch_size=16, verbose=0)  # 16, 16, 16, 16 and a short 6
+    pred = tr.predict(x).argmax(1)
+    assert h.history["accuracy"][0] == pytest.approx(accuracy_score(y, pred), rel=1e-12)
+    for name, fn in (("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
+        expected = fn(y, pred, average="macro", zero_division=0)
+        assert h.history[name][0] == pytest.approx(expected, rel=1e-12), name

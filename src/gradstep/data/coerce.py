@@ -26,8 +26,18 @@ def as_dataset(data: Any, what: str) -> Dataset:
         return data
     if isinstance(data, tuple | list) and len(data) == 2:
         x, y = data
-        x = check_finite(to_numpy(x), f"{what} inputs (x)")
-        y = to_numpy(y)
+        x, y = to_numpy(x), to_numpy(y)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{what} inputs (x) have dtype {x.dtype}; pass numbers (encode text or category "
+                "columns as numbers first)."
+            )
+        if y.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{what} targets (y) have dtype {y.dtype}; map the labels to integers first "
+                "(labels, y = np.unique(y, return_inverse=True))."
+            )
+        x = check_finite(x, f"{what} inputs (x)")
         if y.dtype.kind == "f":
             check_finite(y, f"{what} targets (y)")
         if len(x) != len(y):

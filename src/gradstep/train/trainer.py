@@ -122,6 +122,8 @@ class Trainer:
     def fit(
         self,
         train: Any = None,
+        y: Any = None,
+        *,
         epochs: int = 1,
         batch_size: int | str = 32,
         val: Any = None,
@@ -129,18 +131,18 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         verbose: int = 1,
         resume: str | os.PathLike | None = None,
-        *,
         validation_data: Any = None,
         shuffle: bool = True,
         log_every_step: bool = False,
         x: Any = None,
-        y: Any = None,
         sample_weight: Any = None,
         class_weight: Any = None,
         validation_split: float | None = None,
         reset: bool = False,
     ) -> History:
-        """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total),
+        """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total)
+        on ``train`` — a Dataset, a DataLoader or an (x, y) pair — or, as in Keras, on x and y
+        given as two arguments (``fit(x, y, epochs=5)``; ``fit(data, 5)`` also reads 5 as epochs),
         stopping early when a callback sets ``trainer.stop_training`` — a stopping condition
         (EarlyStopping, TargetLoss, ...) in ``callbacks`` or in ``stop``, which appends to them.
         Returns the History of every epoch so far; ``log_every_step`` also records each step's
@@ -161,8 +163,16 @@ class Trainer:
         if val is not None and validation_data is not None:
             raise TypeError("pass validation data as val= or validation_data=, not both.")
         val = val if val is not None else validation_data
-        if train is None and x is not None:
-            train = (x, y)
+        if isinstance(y, int) and not isinstance(y, bool):  # fit(data, 5): the epochs
+            if epochs != 1:
+                raise TypeError(f"fit got {y} as y and epochs={epochs}; pass epochs once.")
+            epochs, y = y, None
+        if x is not None:
+            if train is not None:
+                raise TypeError("pass the inputs as the first argument or as x=, not both.")
+            train = x
+        if y is not None:
+            train = (train, y)
         if train is None:
             raise TypeError("fit() needs training data: a Dataset, a DataLoader or (x, y).")
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
