@@ -271,3 +271,31 @@ def test_epoch_metrics_equal_scikit_learns_on_the_epochs_predictions():
     for name, fn in (("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
         expected = fn(y, pred, average="macro", zero_division=0)
         assert h.history[name][0] == pytest.approx(expected, rel=1e-12), name
+
+
+def test_standardize_fits_on_the_training_part_and_travels_with_the_state(tmp_path):
+    x, y = blobs(80, seed=6)
+    x = x * np.array([1000.0, 0.001]) + np.array([5e4, -3.0])  # wildly different scales
+    gs.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3)).double()
+    tr = Trainer(
+        model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05), standardize=True
+    )
+    tr.fit(x, y, epochs=3, verbose=0, validation_split=0.25)
+    keep = np.setdiff1d(np.arange(80), tr.validation_indices)
+    np.testing.assert_allclose(tr.scaler.mean_, x[keep].mean(0), rtol=1e-12)
+    np.testing.assert_allclose(tr.scaler.scale_, x[keep].std(0), rtol=1e-12)
+    # predict takes raw inputs: the model sees (x − mean)/std
+    z = (x - x[keep].mean(0)) / x[keep].std(0)
+    np.testing.assert_allclose(tr.predict(x), model(gs.tensor(z, dtype=gs.float64)).numpy())
+    tr.save(tmp_path / "s.safetensors")
+    gs.manual_seed(3)
+    model2 = nn.Sequential(nn.Linear(2, 3)).double()
+    tr2 = Trainer(
+        model2, nn.CrossEntropyLoss(), optim.Adam(model2.parameters(), lr=0.05), standardize=True
+    )
+    tr2.fit(x, y, epochs=3, verbose=0, resume=tmp_path / "s.safetensors")
+    np.testing.assert_array_equal(tr2.predict(x), tr.predict(x))
+    # without standardize nothing is applied: inputs reach the model as they are
+    plain = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.0))
+    np.testing.assert_array_equal(plain.predict(z), tr.predict(x))

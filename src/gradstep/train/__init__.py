@@ -12,6 +12,7 @@ from .callbacks import (
     StepLogger,
     TerminateOnNaN,
 )
+from .gradient_health import GradientHealth
 from .metrics import (
     F1,
     MAE,
@@ -33,6 +34,7 @@ from .metrics import (
 )
 from .progress import ProgressDisplay
 from .stopping import EarlyStopping, MaxEpochs, MaxError, StoppingCondition, TargetLoss, TimeBudget
+from .tensorboard import TensorBoard
 from .trainer import Trainer
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "Callback",
     "ConfusionMatrix",
     "EarlyStopping",
+    "GradientHealth",
     "History",
     "JSONLinesLogger",
     "LRSchedulerStep",
@@ -60,6 +63,7 @@ __all__ = [
     "StepLogger",
     "StoppingCondition",
     "TargetLoss",
+    "TensorBoard",
     "TerminateOnNaN",
     "TimeBudget",
     "TopKAccuracy",

@@ -14,7 +14,7 @@ from .. import random as _random
 from ..data.coerce import as_dataset, prepare
 from ..data.dataset import Dataset, TensorDataset
 from ..data.loader import DataLoader
-from ..data.split import split_indices
+from ..data.split import Standardizer, split_indices
 from .weighting import WeightedDataset, sample_weights
 
 __all__ = ["dataset_for", "fit_loaders", "hold_out", "loader_for"]
@@ -51,8 +51,15 @@ def loader_for(trainer: Any, data: Any, batch_size: Any, shuffle: bool, what: st
     """A seeded DataLoader over the data (a DataLoader passes through); its ``weighted`` says
     whether batches carry sample weights as a third array."""
     if isinstance(data, DataLoader):
+        if trainer.standardize:
+            raise TypeError(
+                "standardize=True needs (x, y) arrays or a TensorDataset, not a DataLoader; pass "
+                "the arrays (or standardise inside your own Dataset)."
+            )
         return data
     ds = data if isinstance(data, Dataset) else dataset_for(trainer, data, what)
+    if trainer.standardize:
+        ds = _standardized(trainer, ds, what)
     if trainer.loader_seed is None:
         trainer.loader_seed = int(_random.get_generator().integers(2**31 - 1))
     loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=trainer.loader_seed)
@@ -113,3 +120,23 @@ def hold_out(trainer: Any, ds: Dataset, fraction: float) -> tuple[Dataset, Datas
         kind(*(a[keep] for a in arrays), float_dtype=None, validate=False),
         kind(*(a[va] for a in arrays), float_dtype=None, validate=False),
     )
+
+
+def _standardized(trainer: Any, ds: Dataset, what: str) -> Dataset:
+    """``ds`` with its inputs standardised by the trainer's scaler, fitted here on the first
+    training data it sees (after any validation hold-out)."""
+    if not isinstance(ds, TensorDataset):
+        raise TypeError(
+            f"standardize=True needs {what} data as (x, y) arrays or a TensorDataset, got "
+            f"{type(ds).__name__}."
+        )
+    x, *rest = ds.arrays
+    if trainer.scaler is None:
+        if what != "training":
+            raise ValueError(
+                "standardize=True fits its statistics on the training data: call fit before "
+                f"{what}."
+            )
+        trainer.scaler = Standardizer().fit(x)
+    x = trainer.scaler.transform(x).astype(trainer.dtype, copy=False)
+    return type(ds)(x, *rest, float_dtype=None, validate=False)

@@ -3,7 +3,8 @@
 Layout: the model's weights under ``"model."`` (``"model.0.weight"``), the optimizer's arrays
 under ``"optim.state.<i>.<name>"``, and a callback's arrays (EarlyStopping's best weights) under
 ``"callbacks.<key>.<name>"``, the samples ``validation_split`` held out under
-``"validation_indices"``; numbers, settings, the RNG, the History and every callback's
+``"validation_indices"``, a fitted standardisation under ``"preprocessing.mean"`` /
+``"preprocessing.scale"``; numbers, settings, the RNG, the History and every callback's
 ``state_dict()`` go into the metadata, arrays referred to by name. Files written by gradstep 0.1.0
 (stopping conditions kept apart from callbacks) still load.
 
@@ -199,6 +200,9 @@ def training_state(trainer: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]
         "callbacks": cb_states,
         "schedule_sized_by_fit": trainer.schedule_sized_by_fit,
     }
+    if trainer.scaler is not None:  # what standardize=True fitted travels with the weights
+        arrays["preprocessing.mean"] = np.asarray(trainer.scaler.mean_)
+        arrays["preprocessing.scale"] = np.asarray(trainer.scaler.scale_)
     if trainer.validation_indices is not None:
         arrays["validation_indices"] = np.array(trainer.validation_indices, dtype=np.int64)
     return arrays, meta
@@ -224,6 +228,13 @@ def restore_training_state(
     trainer.loader_seed = meta.get("loader_seed")
     trainer.history.load_state_dict(meta.get("history", {}))
     trainer.schedule_sized_by_fit = bool(meta.get("schedule_sized_by_fit", False))
+    if "preprocessing.mean" in arrays:
+        from ..data.split import Standardizer
+
+        scaler = Standardizer()
+        scaler.mean_ = np.asarray(arrays["preprocessing.mean"], dtype=np.float64)
+        scaler.scale_ = np.asarray(arrays["preprocessing.scale"], dtype=np.float64)
+        trainer.scaler = scaler
     held_out = arrays.get("validation_indices")
     trainer.validation_indices = None if held_out is None else np.asarray(held_out)
     states = {

@@ -19,6 +19,7 @@ from ..autograd import no_grad
 from ..data.coerce import check_class_count
 from ..data.dataset import Dataset, check_finite, to_numpy
 from ..data.loader import DataLoader
+from ..data.split import Standardizer
 from ..nn.registry import get_loss
 from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..tensor import Tensor
@@ -41,7 +42,9 @@ class Trainer:
     ``scheduler`` is stepped per batch or per epoch as its ``interval`` says (a built-in
     callback does it). ``grad_clip`` clips the gradients' global norm with
     ``nn.utils.clip_grad_norm_`` before every step; History's ``grad_norm`` is the norm before
-    clipping.
+    clipping. ``standardize=True`` fits a per-feature standardisation on the first fit's training
+    part and applies it to every input from then on (training, validation, evaluate, predict);
+    it is saved with the state, so raw inputs work after a resume. Without it nothing is applied.
 
     >>> trainer = gs.Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()))
     >>> history = trainer.fit((x, y), epochs=10, callbacks=[EarlyStopping(monitor="loss")])
@@ -57,6 +60,7 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         *,
         grad_clip: float | None = None,
+        standardize: bool = False,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if not callable(model) or not hasattr(model, "parameters"):
@@ -94,6 +98,10 @@ class Trainer:
         self.loader_seed: int | None = None
         self.diverged = False
         self.validation_indices: np.ndarray | None = None  # held out by validation_split
+        if not isinstance(standardize, bool):
+            raise TypeError(f"standardize must be True or False, got {standardize!r}.")
+        self.standardize = standardize
+        self.scaler: Standardizer | None = None  # fitted on the first fit's training part
         self.schedule_sized_by_fit = False
         self._fit_callbacks: list[Callback] = []  # those of the current (or last) fit beyond ours
         self._restored_callback_state: dict[str, Any] | None = None
@@ -495,6 +503,8 @@ class Trainer:
                 for b, xb in enumerate(batches):
                     if cblist is not None:
                         cblist.call("on_predict_batch_begin", b, {})
+                    if self.scaler is not None:
+                        xb = self.scaler.transform(xb)
                     xb = np.asarray(xb).astype(self.dtype, copy=False)
                     outs.append(self.model(Tensor._make(xb)).data)
                     if cblist is not None:
