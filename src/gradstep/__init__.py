@@ -2,7 +2,7 @@
 
 from .tensor import Tensor, tensor  # noqa: I001  (first: binds the operators)
 from . import functional
-from . import classic, data, nn, optim, train
+from . import classic, data, nn, optim, train, viz
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -51,6 +51,7 @@ __all__ = [
     "save",
     "summary",
     "train",
+    "viz",
     "arange",
     "bool_",
     "cat",

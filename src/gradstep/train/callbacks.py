@@ -228,6 +228,8 @@ class ModelCheckpoint(Callback):
         if self.last is not None:
             save(weights, self.last, metadata=meta)
         if self.save_best_only:
+            if self.monitor not in logs and getattr(self.trainer, "stop_reason", None):
+                return  # a diverged epoch has no validation: the best so far stays the best
             if self.monitor not in logs:
                 raise KeyError(
                     f"ModelCheckpoint monitors {self.monitor!r}, which is not in the logs "
