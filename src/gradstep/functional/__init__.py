@@ -11,6 +11,7 @@ from .activation import (
     softplus,
     tanh,
 )
+from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .arithmetic import (
     abs,
     add,
@@ -30,9 +31,12 @@ from .arithmetic import (
     sub,
     where,
 )
+from .conv import conv1d, conv2d
 from .linear import linear
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_all
+from .normalization import batch_norm
+from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .reduce import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .shape import (
     cat,
@@ -52,17 +56,24 @@ from .shape import (
 
 __all__ = [
     "abs",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
     "add",
     "amax",
     "amin",
     "argmax",
     "argmin",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
     "cast",
     "cat",
     "clamp",
     "clip",
     "concat",
     "concatenate",
+    "conv1d",
+    "conv2d",
     "div",
     "dropout",
     "exp",
@@ -77,6 +88,8 @@ __all__ = [
     "logsumexp",
     "matmul",
     "max",
+    "max_pool1d",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
