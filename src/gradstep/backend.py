@@ -248,3 +248,37 @@ def set_num_threads(n: int) -> None:
 
 
 _limiter: Any = None
+
+
+# -- the C allocator ------------------------------------------------------------------------------
+
+MMAP_THRESHOLD = 64 << 20
+TRIM_THRESHOLD = 256 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed blocks up to 64 MiB in the process (instead of returning
+    them to the OS and page-faulting them back in on the next step) and to trim its heap only
+    past 256 MiB free. A training step frees and re-allocates the same large arrays every time:
+    this halved a LeNet step's time here. Done once at import on Linux with glibc; set the
+    environment variable GRADSTEP_MALLOC=system before importing gradstep to leave malloc as it
+    is. Returns whether the setting was applied."""
+    import ctypes
+    import os
+    import sys
+
+    if os.environ.get("GRADSTEP_MALLOC", "").lower() == "system" or not sys.platform.startswith(
+        "linux"
+    ):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    ok = mallopt(m_mmap_threshold, MMAP_THRESHOLD) == 1
+    return (mallopt(m_trim_threshold, TRIM_THRESHOLD) == 1) and ok
+
+
+malloc_tuned = keep_freed_memory()
