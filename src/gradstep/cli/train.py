@@ -2,31 +2,38 @@
 
 The run directory holds config.toml (the resolved settings, which repeat the run), metrics.csv,
 model.safetensors (final weights, PyTorch names), best.safetensors (best val_loss),
-state.safetensors (the whole training state, for ``--resume``), summary.json and curves.png.
+state.safetensors (the whole training state, for ``--resume``), summary.json and curves.png,
+and what the pictures of ``gradstep plot`` / ``report`` are drawn from: steps.csv (every step's
+loss, lr and gradient norm), gradient_health.json and, for 2-D classification, boundary.npz.
 """
 
 from __future__ import annotations
 
 import copy
+import csv
 import itertools
 import json
+import math
 import os
 import secrets
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import config as C
+from .. import distributed as dist
 from ..plain import to_plain
 from ..train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from . import _build as B
 from ._common import fail, print_json, split_flags
 
 USAGE = """\
-usage: gradstep train [CONFIG.toml] [--section.key VALUE ...] [--resume RUN] [--json] [--debug]
+usage: gradstep train [CONFIG.toml] [--section.key VALUE ...] [--resume RUN] [--nproc N]
+                      [--json] [--debug]
 
 Train a model. Settings come from the defaults, then CONFIG.toml, then the flags (each key of the
 config is a flag: --optimizer.lr 0.01, --model.hidden 64,32; - and _ are the same). With no
@@ -34,13 +41,17 @@ arguments: an MLP on the digits with Adam and warm-up, in a few seconds.
 
 options:
   --resume RUN   continue an interrupted run (runs/<name>) up to its train.epochs
+  --nproc N      train data-parallel on N local processes (starts mpiexec; data.batch_size is
+                 per process; the gradstep[mpi] extra). `mpiexec -n N gradstep train ...` is the
+                 same on a cluster; rank 0 writes the one run directory
   --json         print a JSON summary as the last line of standard output
   --debug        show the traceback of an error
   -h, --help     show this help
 
 The run is written to output.dir/<time>-<hash>/: config.toml (repeat it with
 `gradstep train runs/<name>/config.toml`), metrics.csv, model.safetensors, best.safetensors,
-state.safetensors, summary.json and curves.png.
+state.safetensors, summary.json, curves.png, steps.csv and gradient_health.json (and boundary.npz
+for 2-D classification): `gradstep plot RUN` and `gradstep report RUN` draw from them.
 
 settings (flag, default, meaning):
 """
@@ -82,7 +93,7 @@ class _InterruptAt(Callback):
 
 
 def run(args: list[str]) -> int:
-    own = {"--resume": True, "--json": False, "-h": False, "--help": False}
+    own = {"--resume": True, "--json": False, "--nproc": True, "-h": False, "--help": False}
     positionals, flags, options = split_flags(args, own)
     if options.get("-h") or options.get("--help"):
         sys.stdout.write(USAGE + C.format_help())
@@ -107,7 +118,56 @@ def run(args: list[str]) -> int:
         source = positionals[0] if positionals else None
     data_in = C.load_file(source) if source else None
     cfg, _ = C.resolve(data_in, flags, source=source or "the defaults")
+    nproc = _nproc(options.get("--nproc"))
+    if nproc > 1 and dist.world_size() == 1:  # the settings are checked: start the processes
+        return dist.launch(nproc, ["train", *_without_nproc(args)])
+    if dist.world_size() > 1:
+        return _train_or_abort(cfg, run_dir, as_json)
     return train(cfg, run_dir=run_dir, as_json=as_json)
+
+
+def _nproc(text: Any) -> int:
+    """--nproc's value: a positive number of processes (1 when not given); under mpiexec it
+    must be the number mpiexec started."""
+    if text is None:
+        return dist.world_size()
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        fail(f"--nproc needs a positive number of processes, got {text!r}")
+    world = dist.world_size()
+    if world > 1 and n != world:
+        fail(f"--nproc {n} under an mpiexec that started {world} processes; drop --nproc")
+    return n
+
+
+def _without_nproc(args: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
+def _train_or_abort(cfg: dict[str, Any], run_dir: Path | None, as_json: bool) -> int:
+    """Train as one of several MPI processes: an error on any of them ends the job on all,
+    with its message, instead of leaving the others waiting (see gradstep.distributed)."""
+    from ._common import CLIError
+
+    try:
+        return train(cfg, run_dir=run_dir, as_json=as_json)
+    except (CLIError, C.ConfigError, ValueError, TypeError, KeyError, OSError, ImportError) as e:
+        dist.abort(str(e), 2)
+    except Exception as err:
+        traceback.print_exc()
+        dist.abort(f"{type(err).__name__}: {err} (this looks like a bug)", 1)
+    return 1
 
 
 def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = False) -> int:
@@ -119,10 +179,12 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     cfg = copy.deepcopy(cfg)
     if cfg["train"]["seed"] == -1:
         cfg["train"]["seed"] = secrets.randbelow(2**31 - 1)
+    cfg["train"]["seed"] = dist.broadcast_object(cfg["train"]["seed"])  # under MPI: rank 0's
+    main = dist.is_main()  # under MPI only rank 0 prints and writes
     manual_seed(cfg["train"]["seed"])
     B.apply_threads(cfg)
     data = B.load_data(cfg)
-    cfg = B.settle(cfg, data)
+    cfg = B.settle(_per_process_warmup(cfg, data), data)
     layers = B.architecture(cfg, data)
     model = B.build_model(layers, cfg["model"]["dtype"])
     stops = B.build_stops(cfg)
@@ -137,9 +199,10 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
                 f"--train.epochs N with N > {done} to train further."
             )
     else:
-        run_dir = _new_run_dir(cfg)
+        run_dir = dist.broadcast_object(_new_run_dir(cfg) if main else None)
     meta = B.meta_for(cfg, data, layers)
-    (run_dir / "config.toml").write_text(C.dumps(cfg, meta))
+    if main:
+        (run_dir / "config.toml").write_text(C.dumps(cfg, meta))
 
     snapshot = _Snapshot()
     callbacks: list[Callback] = [CSVLogger(run_dir / "metrics.csv")]
@@ -148,14 +211,18 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
             ModelCheckpoint(run_dir / "best.safetensors", monitor="val_loss", save_best_only=True)
         )
     callbacks.append(snapshot)
+    recorders = _recorders(data)
+    callbacks.extend(recorders)
     interrupt_at = os.environ.get(INTERRUPT_ENV)
     if interrupt_at:
         callbacks.append(_InterruptAt(int(interrupt_at)))
     trainer = B.trainer_for(cfg, model, callbacks)
     state_path = run_dir / "state.safetensors"
-    if verbose:
+    if verbose and main:
         what = "resuming" if resuming else "training"
-        print(f"{what} {_describe(cfg, data)} -> {run_dir}", flush=True)
+        world = dist.world_size()
+        on = f" on {world} processes (batch per process)" if world > 1 else ""
+        print(f"{what} {_describe(cfg, data)}{on} -> {run_dir}", flush=True)
     start = time.perf_counter()
     try:
         history = trainer.fit(
@@ -167,8 +234,11 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
             verbose=verbose,
             shuffle=cfg["data"]["shuffle"],
             resume=state_path if resuming else None,
+            log_every_step=True,
         )
     except KeyboardInterrupt:
+        if not main:
+            return 130
         epoch = snapshot.write(state_path)
         print(
             f"\ninterrupted: saved the state after {epoch} epochs to {state_path}; continue with "
@@ -178,6 +248,8 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
         )
         return 130
     seconds = time.perf_counter() - start
+    if not main:
+        return 0
     trainer.save(state_path)
     weights_meta = {
         k: meta[k]
@@ -188,13 +260,31 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     summary = _summary(trainer, history, data, run_dir, seconds, cfg)
     on_disk = {**summary, "architecture": layers}  # evaluate / predict can rebuild the model
     (run_dir / "summary.json").write_text(json.dumps(to_plain(on_disk), indent=2) + "\n")
+    _write_records(run_dir, trainer, recorders, data)
     if cfg["output"]["plot"]:
-        _plot(history.history, run_dir / "curves.png", data.name, verbose)
+        _plot(run_dir, verbose)
     if verbose:
         _print_result(summary)
     if as_json:
         print_json(summary)
     return 0
+
+
+def _per_process_warmup(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
+    """Under MPI an epoch takes ceil(ceil(n / processes) / batch) steps: an "auto" warm-up
+    length (warmup_epochs × steps per epoch) is settled from that here, since the builders
+    count the steps of one process over all the data."""
+    sched, bs, world = cfg["schedule"], cfg["data"]["batch_size"], dist.world_size()
+    if world == 1 or bs == "full" or sched.get("warmup_steps") != C.AUTO:
+        return cfg
+    if not str(sched.get("name", "")).startswith("warmup"):
+        return cfg
+    per_epoch = max(1, math.ceil(math.ceil(len(data.train) / world) / bs))
+    total = cfg["train"]["epochs"] * per_epoch
+    cfg = copy.deepcopy(cfg)
+    steps = round(sched["warmup_epochs"] * per_epoch)
+    cfg["schedule"]["warmup_steps"] = int(min(steps, max(total - 1, 0)))
+    return cfg
 
 
 def _describe(cfg: dict[str, Any], data: Any) -> str:
@@ -253,11 +343,50 @@ def _summary(
     return result
 
 
-def _plot(history: dict[str, list[float]], path: Path, title: str, verbose: int) -> None:
-    try:
-        from ..viz.curves import plot_history
+def _recorders(data: Any) -> list[Callback]:
+    """What a run records for its pictures: per-layer gradient health (about 200 points over the
+    run) and, for a 2-D classification dataset, the decision boundary at a few epochs."""
+    from ..train.gradient_health import GradientHealth
 
-        plot_history(history, path, title=title)
+    out: list[Callback] = [GradientHealth()]
+    x = getattr(data.train, "arrays", (None,))[0]
+    if data.task == "classification" and x is not None and x.ndim == 2 and x.shape[1] == 2:
+        from ..viz.boundary import BoundaryRecorder
+
+        out.append(BoundaryRecorder(x))
+    return out
+
+
+def _write_records(run_dir: Path, trainer: Any, recorders: list[Callback], data: Any) -> None:
+    """steps.csv (every step's loss, lr and gradient norm), gradient_health.json and, for 2-D
+    classification, boundary.npz (snapshots with the training points): the data behind
+    `gradstep plot` and `gradstep report`."""
+    sh = trainer.history.step_history
+    n = len(sh.get("loss", []))
+    first = trainer.global_step - n  # steps taken before step logging began (an older run)
+    per = trainer.steps_per_epoch or max(n, 1)
+    with open(run_dir / "steps.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", "epoch", "loss", "lr", "grad_norm"])
+        for i in range(n):
+            step = first + i + 1
+            row = [sh[k][i] if i < len(sh.get(k, [])) else "" for k in ("loss", "lr", "grad_norm")]
+            w.writerow([step, (step - 1) // per + 1, *(repr(float(v)) for v in row)])
+    for rec in recorders:
+        if hasattr(rec, "as_dict"):
+            text = json.dumps(to_plain(rec.as_dict()), indent=1)
+            (run_dir / "gradient_health.json").write_text(text + "\n")
+        elif hasattr(rec, "as_arrays") and rec.epochs:
+            x, y = data.train.arrays[0], data.train.arrays[1]
+            np.savez_compressed(run_dir / "boundary.npz", **rec.as_arrays(), x=x, y=y)
+
+
+def _plot(run_dir: Path, verbose: int) -> None:
+    """curves.png from the files just written (what `gradstep plot RUN` draws again)."""
+    try:
+        from ..viz.curves import plot_run
+
+        plot_run(run_dir)
     except ImportError as err:
         if verbose:
             print(f"note: curves.png not drawn ({err})", file=sys.stderr)

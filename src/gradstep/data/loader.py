@@ -15,7 +15,7 @@ import numpy as np
 
 from .dataset import Dataset, TensorDataset, _fetch, to_numpy
 
-__all__ = ["DataLoader", "default_collate"]
+__all__ = ["DataLoader", "default_collate", "shuffled_order"]
 
 
 def _new_seed() -> int:
@@ -24,6 +24,12 @@ def _new_seed() -> int:
     from ..random import get_generator
 
     return int(get_generator().integers(2**63))
+
+
+def shuffled_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The permutation of ``range(n)`` for ``epoch`` of a loader seeded with ``seed``: the order
+    a shuffling DataLoader uses, and the one DistributedSampler splits between processes."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def _collate_field(values: Sequence[Any], field: int | str | None) -> np.ndarray:
@@ -93,11 +99,17 @@ def _check_seed(seed: Any) -> int:
 class DataLoader:
     """Iterate over ``dataset`` in batches; each batch is a tuple of NumPy arrays (x, y, ...).
 
-    Arguments follow PyTorch: ``batch_size`` (int or ``"full"``), ``shuffle``, ``drop_last``,
-    ``collate_fn``; ``seed`` replaces PyTorch's ``generator`` (None draws one at construction).
-    In-memory datasets (``batch_indexing``) are batched with one fancy index per array per batch.
-    Every iteration starts a new epoch: it uses ``self.epoch`` and then advances it by one, so
-    ``set_epoch(e)`` (or ``load_state_dict``) chooses which epoch's order comes next.
+    Arguments follow PyTorch: ``batch_size`` (int or ``"full"``), ``shuffle``, ``sampler``,
+    ``drop_last``, ``collate_fn``; ``seed`` replaces PyTorch's ``generator`` (None draws one at
+    construction). In-memory datasets (``batch_indexing``) are batched with one fancy index per
+    array per batch. Every iteration starts a new epoch: it uses ``self.epoch`` and then advances
+    it by one, so ``set_epoch(e)`` (or ``load_state_dict``) chooses which epoch's order comes next.
+
+    ``sampler`` (any sized iterable of indices, e.g. a ``DistributedSampler``) decides the order
+    instead, as in PyTorch: it excludes ``shuffle=True``, ``len(loader)`` counts its indices, and
+    ``set_epoch(e)`` is passed on to a sampler that has one (iterating does not advance it).
+
+    >>> loader = DataLoader(ds, batch_size=16, sampler=DistributedSampler(ds, seed=7))
     """
 
     def __init__(
@@ -105,6 +117,7 @@ class DataLoader:
         dataset: Dataset,
         batch_size: int | str = 1,
         shuffle: bool = False,
+        sampler: Any = None,
         seed: int | None = None,
         drop_last: bool = False,
         collate_fn: Callable[[list[Any]], Any] | None = None,
@@ -117,6 +130,17 @@ class DataLoader:
         for flag, value in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(f"{flag} must be True or False, got {value!r}.")
+        if sampler is not None:
+            if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
+                raise TypeError(
+                    f"sampler must be a sized iterable of indices (a DistributedSampler, a list), "
+                    f"got {type(sampler).__name__}."
+                )
+            if shuffle:
+                raise ValueError(
+                    "sampler and shuffle=True exclude each other (the sampler decides the "
+                    "order); leave shuffle False, or pass shuffle to the sampler."
+                )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable or None, got {collate_fn!r}.")
         self.batch_size = _check_batch_size(batch_size)
@@ -127,6 +151,7 @@ class DataLoader:
             )
         self.dataset = dataset
         self.shuffle = bool(shuffle)
+        self.sampler = sampler
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.seed = _check_seed(seed)
@@ -137,16 +162,18 @@ class DataLoader:
         return max(n, 1) if self.batch_size == "full" else int(self.batch_size)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         step = self._step(n)
         return n // step if self.drop_last else -(-n // step)
 
     # -- epochs and state ------------------------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose order the next iteration uses."""
+        """Choose the epoch whose order the next iteration uses (passed on to the sampler)."""
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}.")
         self.epoch = int(epoch)
+        if self.sampler is not None and hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(self.epoch)
 
     def state_dict(self) -> dict[str, int]:
         """The seed and the next epoch: all a resumed run needs to continue identically."""
@@ -163,28 +190,46 @@ class DataLoader:
         self.set_epoch(int(state["epoch"]))
 
     def order(self, epoch: int | None = None) -> np.ndarray:
-        """The sample order of ``epoch`` (default: the next one): a permutation or arange."""
+        """The sample order of ``epoch`` (default: the next one): a permutation or arange, or
+        the sampler's indices (for ``epoch`` when it has ``indices(epoch)``, else as it is)."""
+        if self.sampler is not None:
+            if hasattr(self.sampler, "indices"):
+                return np.asarray(self.sampler.indices(epoch), dtype=np.int64)
+            return np.fromiter(iter(self.sampler), dtype=np.int64, count=len(self.sampler))
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         e = self.epoch if epoch is None else epoch
-        return np.random.default_rng([self.seed, e]).permutation(n)
+        return shuffled_order(n, self.seed, e)
 
     # -- iteration -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Any]:
         order = self.order()
+        epoch = self.epoch
         self.epoch += 1
-        return self._batches(order)
+        return self._batches(order, epoch)
 
-    def _batches(self, order: np.ndarray) -> Iterator[Any]:
+    def _batches(self, order: np.ndarray, epoch: int | None = None) -> Iterator[Any]:
+        """The batches in ``order``; a dataset with ``set_rng`` (augmentation) gets a generator
+        seeded by (seed, epoch, batch index, sampler rank) before each batch."""
+        reseed = getattr(self.dataset, "set_rng", None)
+        epoch = self.epoch if epoch is None else epoch
+        rank = int(getattr(self.sampler, "rank", 0) or 0)
         n = order.shape[0]
         step = self._step(n)
         stop = n - n % step if self.drop_last else n
         fast = self.collate_fn is None and bool(getattr(self.dataset, "batch_indexing", False))
-        plain = fast and not self.shuffle and type(self.dataset) is TensorDataset
+        plain = (
+            fast
+            and not self.shuffle
+            and self.sampler is None
+            and type(self.dataset) is TensorDataset
+        )
         collate = self.collate_fn or default_collate
-        for start in range(0, stop, step):
+        for b, start in enumerate(range(0, stop, step)):
             end = min(start + step, n)
+            if reseed is not None:
+                reseed(np.random.default_rng([self.seed, epoch, b, rank]))
             if plain:
                 yield tuple(a[start:end].copy() for a in self.dataset.arrays)
             elif fast:
@@ -196,5 +241,6 @@ class DataLoader:
         return (
             f"DataLoader({type(self.dataset).__name__}, batch_size={self.batch_size!r}, "
             f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last}, "
-            f"batches={len(self)})"
+            + ("" if self.sampler is None else f"sampler={type(self.sampler).__name__}, ")
+            + f"batches={len(self)})"
         )

@@ -47,9 +47,13 @@ def dataset_for(
     return WeightedDataset(x, y, v, float_dtype=None, validate=False)
 
 
-def loader_for(trainer: Any, data: Any, batch_size: Any, shuffle: bool, what: str) -> DataLoader:
+def loader_for(
+    trainer: Any, data: Any, batch_size: Any, shuffle: bool, what: str, shard: bool = False
+) -> DataLoader:
     """A seeded DataLoader over the data (a DataLoader passes through); its ``weighted`` says
-    whether batches carry sample weights as a third array."""
+    whether batches carry sample weights as a third array. With ``shard`` under MPI, each
+    process gets its share: for training a DistributedSampler (padded, as PyTorch's), for
+    validation every world-size-th sample without padding (``sharded``: results are reduced)."""
     if isinstance(data, DataLoader):
         if trainer.standardize:
             raise TypeError(
@@ -62,9 +66,31 @@ def loader_for(trainer: Any, data: Any, batch_size: Any, shuffle: bool, what: st
         ds = _standardized(trainer, ds, what)
     if trainer.loader_seed is None:
         trainer.loader_seed = int(_random.get_generator().integers(2**31 - 1))
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=shuffle, seed=trainer.loader_seed)
+    sampler = _share(ds, shuffle, what, trainer.loader_seed) if shard else None
+    loader = DataLoader(
+        ds,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        seed=trainer.loader_seed,
+    )
     loader.weighted = isinstance(ds, WeightedDataset)
+    loader.sharded = sampler is not None and what != "training"
     return loader
+
+
+def _share(ds: Dataset, shuffle: bool, what: str, seed: int) -> Any:
+    """This process's share of ``ds`` under MPI (None in one process)."""
+    from ..distributed import rank, world_size
+
+    world = world_size()
+    if world == 1:
+        return None
+    if what == "training":
+        from ..data.sampler import DistributedSampler
+
+        return DistributedSampler(ds, world, rank(), shuffle=shuffle, seed=seed)
+    return np.arange(rank(), len(ds), world)
 
 
 def fit_loaders(
@@ -92,8 +118,8 @@ def fit_loaders(
         ds = dataset_for(trainer, train, "training", sample_weight, class_weight)
         if validation_split is not None and val is None:
             ds, val = hold_out(trainer, ds, validation_split)
-        tr = loader_for(trainer, ds, batch_size, shuffle, "training")
-    vl = None if val is None else loader_for(trainer, val, 256, False, "validation")
+        tr = loader_for(trainer, ds, batch_size, shuffle, "training", shard=True)
+    vl = None if val is None else loader_for(trainer, val, 256, False, "validation", shard=True)
     return tr, vl
 
 

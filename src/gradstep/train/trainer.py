@@ -24,7 +24,16 @@ from ..nn.registry import get_loss
 from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..tensor import Tensor
 from . import metrics as M
-from .callbacks import Callback, CallbackList, History, LRSchedulerStep, StepLogger
+from .callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    History,
+    JSONLinesLogger,
+    LRSchedulerStep,
+    ModelCheckpoint,
+    StepLogger,
+)
 from .fit_data import dataset_for, fit_loaders, loader_for
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
@@ -45,6 +54,12 @@ class Trainer:
     clipping. ``standardize=True`` fits a per-feature standardisation on the first fit's training
     part and applies it to every input from then on (training, validation, evaluate, predict);
     it is saved with the state, so raw inputs work after a resume. Without it nothing is applied.
+
+    Started by ``mpiexec -n N``, ``fit`` trains data-parallel by itself (see
+    ``gradstep.distributed``): ``batch_size`` is per process, every step averages the
+    gradients (before clipping), metrics and validation are reduced exactly, and only rank 0
+    prints and runs the callbacks that write files (``main_process_only``); ``save`` writes on
+    rank 0 only. ``evaluate`` and ``predict`` run on each process's own, whole data.
 
     >>> trainer = gs.Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()))
     >>> history = trainer.fit((x, y), epochs=10, callbacks=[EarlyStopping(monitor="loss")])
@@ -104,6 +119,7 @@ class Trainer:
         self.scaler: Standardizer | None = None  # fitted on the first fit's training part
         self.schedule_sized_by_fit = False
         self._fit_callbacks: list[Callback] = []  # those of the current (or last) fit beyond ours
+        self._sync: Any = None  # the MPI side of the current fit (FitSync), None in one process
         self._restored_callback_state: dict[str, Any] | None = None
         self._initial = (
             copy.deepcopy(optimizer.state_dict()),
@@ -205,11 +221,16 @@ class Trainer:
         else:
             target = self.epoch + epochs
         self.target_epochs = target
+        self._sync = _fit_sync(self)
+        if self._sync is not None and self._sync.rank != 0:
+            verbose = 0  # rank 0 speaks for all
 
         loader, val_loader = fit_loaders(
             self, train, val, batch_size, shuffle, sample_weight, class_weight, validation_split
         )
         n_batches = len(loader)
+        if self._sync is not None:
+            self._sync.check_batches(n_batches)
         if n_batches == 0:
             raise ValueError(
                 "the training data gives no batches (empty, or drop_last with fewer samples than "
@@ -228,6 +249,8 @@ class Trainer:
             cbs.insert(0 if stepper.per_step else len(cbs), stepper)
         if verbose:
             cbs.append(ProgressDisplay(verbose=verbose))
+        if self._sync is not None and self._sync.rank != 0:
+            cbs = [cb for cb in cbs if not _main_process_only(cb)]
         cblist = CallbackList(cbs, self)
         if self._restored_callback_state is not None:
             stateful = self.stateful_callbacks()
@@ -319,6 +342,7 @@ class Trainer:
         lr = opt.param_groups[0]["lr"]
         summed = getattr(loss_fn, "reduction", "mean") == "sum"
         first = epoch == 0 or self.global_step == 0
+        sync = self._sync
         for b, batch in enumerate(loader):
             xb, yb = batch[0], batch[1]
             if xb.dtype != dt and xb.dtype.kind in "biuf":
@@ -339,10 +363,20 @@ class Trainer:
             wb = batch[2] if weighted else None
             loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
             lv = float(loss.data)
+            n = xb.shape[0]
+            count = n if wb is None else float(wb.sum())
+            if sync is not None:  # MPI: gradients averaged; the step's loss and stop from all
+                loss.backward()
+                lv, count, stop = sync.step(lv, count, self.stop_training)
+                if stop:  # a process's callback stopped after the last step: none takes this one
+                    self.stop_training = True
+                    b -= 1
+                    break
             if not math.isfinite(lv):
                 self._diverged("loss", lv, epoch, b)
                 break
-            loss.backward()
+            if sync is None:
+                loss.backward()
             # the norm before clipping; a non-finite norm stops before the update either way
             gn = clip_grad_norm_(params, clip) if clip is not None else get_total_norm(params)
             if not math.isfinite(gn):
@@ -351,8 +385,6 @@ class Trainer:
             lr = opt.param_groups[0]["lr"]
             opt.step()
             self.global_step += 1
-            n = xb.shape[0]
-            count = n if wb is None else float(wb.sum())
             loss_sum += lv if summed else lv * count
             n_seen += count
             gn_sum += gn
@@ -361,12 +393,15 @@ class Trainer:
                 cblist.call(
                     "on_train_batch_end", b, {"loss": lv, "lr": lr, "grad_norm": gn, "size": n}
                 )
-            if self.stop_training:
+            if self.stop_training and sync is None:  # under MPI the next step's exchange tells all
                 break
+        if sync is not None:  # a stop asked for in the last step's callbacks holds for all
+            sync.agree_on_stop(self)
         steps = max(b + 1, 1) if n_seen else 1
         logs: dict[str, float] = {"loss": loss_sum if summed else loss_sum / max(n_seen, 1)}
-        for m in metrics:
-            logs[m.name] = float(m.result())
+        results = [m.result() for m in metrics] if sync is None else sync.metrics(metrics)
+        for m, value in zip(metrics, results):
+            logs[m.name] = float(value)
         if self._wants_max_error and not self.stop_training:
             logs["max_error"] = self._max_error(loader)
         if val_loader is not None and not self.stop_reason:
@@ -378,6 +413,8 @@ class Trainer:
         if self.stop_reason is None or n_seen:
             self.epoch += 1
         cblist.call("on_epoch_end", epoch, logs)
+        if sync is not None:
+            sync.agree_on_stop(self)
         if self.stop_reason is not None:
             self.stop_training = True
 
@@ -406,7 +443,7 @@ class Trainer:
                     )
             finally:
                 self.model.train(was)
-        return worst
+        return worst if self._sync is None else self._sync.max(worst)
 
     # -- evaluation ----------------------------------------------------------------------------
     def evaluate(
@@ -474,9 +511,13 @@ class Trainer:
                         cblist.call("on_test_batch_end", b, {"loss": lv, "size": n})
         finally:
             self.model.train(was)
+        if getattr(loader, "sharded", False) and self._sync is not None:  # fit's validation
+            loss_sum, n_seen, results = self._sync.evaluation(loss_sum, n_seen, metrics)
+        else:
+            results = [m.result() for m in metrics]
         res = {"loss": loss_sum if summed else loss_sum / max(n_seen, 1)}
-        for m in metrics:
-            res[m.name] = float(m.result())
+        for m, value in zip(metrics, results):
+            res[m.name] = float(value)
         if cblist is not None:
             cblist.call("on_test_end", res)
         return res
@@ -553,21 +594,56 @@ class Trainer:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the whole training state (weights, optimizer, scheduler, epoch, RNG, history,
-        callback state) to one .safetensors file, atomically; ``fit(resume=path)`` takes it."""
+        callback state) to one .safetensors file, atomically; ``fit(resume=path)`` takes it.
+        Under MPI only rank 0 writes (every process holds the same state)."""
+        from ..distributed import is_main
         from ..io import save
 
+        if not is_main():
+            return
         arrays, meta = self.state()
         save(arrays, path, metadata=meta)
 
     def load(self, path: str | os.PathLike) -> None:
         """Restore a state written by :meth:`save` into this trainer's model and optimizer; the
-        callbacks' states go to the callbacks of the next ``fit``."""
+        callbacks' states go to the callbacks of the next ``fit``. Under MPI every process must
+        call it (``fit(resume=...)`` does): rank 0 reads the file and sends it to the others,
+        which need not see it."""
+        from ..distributed import broadcast_object, is_main, world_size
         from ..io import load
 
-        ckpt = load(path)
-        self._restored_callback_state = restore_training_state(
-            self, ckpt, ckpt.metadata, os.fspath(path)
-        )
+        if world_size() == 1:
+            ckpt = load(path)
+            arrays, meta = ckpt, ckpt.metadata
+        else:
+            ckpt = load(path) if is_main() else None
+            arrays, meta = broadcast_object(None if ckpt is None else (dict(ckpt), ckpt.metadata))
+        self._restored_callback_state = restore_training_state(self, arrays, meta, os.fspath(path))
+
+
+def _fit_sync(trainer: Trainer) -> Any:
+    """The MPI side of a fit (``distributed.fitting.FitSync``) when several processes train
+    together, else None: a one-process fit runs exactly as without MPI."""
+    from ..distributed import world_size
+
+    if world_size() == 1:
+        return None
+    from ..distributed.fitting import FitSync
+
+    return FitSync(trainer, getattr(trainer.loss_fn, "reduction", "mean") == "sum")
+
+
+def _main_process_only(cb: Callback) -> bool:
+    """Whether ``cb`` runs on rank 0 only under MPI: its ``main_process_only`` attribute, else
+    True for the built-in callbacks that print or write files."""
+    flag = getattr(cb, "main_process_only", None)
+    if flag is not None:
+        return bool(flag)
+    from .tensorboard import TensorBoard
+
+    return isinstance(
+        cb, CSVLogger | JSONLinesLogger | ModelCheckpoint | ProgressDisplay | TensorBoard
+    )
 
 
 def _update(metrics: list[Any], out: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
