@@ -9,6 +9,7 @@ loss, lr and gradient norm), gradient_health.json and, for 2-D classification, b
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import itertools
@@ -16,7 +17,9 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -57,19 +60,29 @@ settings (flag, default, meaning):
 """
 
 INTERRUPT_ENV = "GRADSTEP_TEST_INTERRUPT_STEP"
-"""Tests set this to N to raise KeyboardInterrupt before optimizer step N (a simulated Ctrl-C)."""
+"""Tests set this to N to raise KeyboardInterrupt before optimizer step N (a simulated Ctrl-C), or
+to N:TERM / N:KILL to send the process that signal there."""
 
 
 class _Snapshot(Callback):
-    """Keeps a copy of the training state at the start of every epoch, so that Ctrl-C saves a
-    state that resumes exactly (the one of the last epoch boundary)."""
+    """Keeps a copy of the training state at the start of every epoch, so that Ctrl-C (or
+    SIGTERM) saves a state that resumes exactly (the one of the last epoch boundary), and writes
+    it to ``path`` every ``every`` epochs (0: only at the end or on an interrupt), so that even a
+    killed run leaves a state to resume."""
 
-    def __init__(self) -> None:
+    main_process_only = True
+
+    def __init__(self, path: Path | None = None, every: int = 0) -> None:
         self.saved: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None
+        self.path, self.every = path, every
+        self._first: int | None = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        arrays, meta = self.trainer.state()
-        self.saved = ({k: np.array(v, copy=True) for k, v in arrays.items()}, copy.deepcopy(meta))
+        self.saved = self.trainer.state()  # a snapshot: arrays and history are copies
+        if self._first is None:
+            self._first = epoch
+        elif self.every and self.path is not None and (epoch - self._first) % self.every == 0:
+            self.write(self.path)
 
     def write(self, path: Path) -> int:
         from ..io import save
@@ -77,19 +90,55 @@ class _Snapshot(Callback):
         if self.saved is None:
             self.saved = self.trainer.state()
         arrays, meta = self.saved
-        save(arrays, path, metadata=meta)
+        with _no_interrupts():  # a second Ctrl-C waits for the save instead of losing it
+            save(arrays, path, metadata=meta)
         return int(meta["epoch"])
 
 
-class _InterruptAt(Callback):
-    """Raises KeyboardInterrupt before optimizer step ``step`` (tests of Ctrl-C)."""
+@contextlib.contextmanager
+def _no_interrupts() -> Any:
+    """Ignore Ctrl-C and SIGTERM inside (the main thread only); the previous handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
-    def __init__(self, step: int) -> None:
-        self.step = step
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Any:
+    """SIGTERM (a scheduler or `kill` ending the job) handled as Ctrl-C: the state is saved."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+class _InterruptAt(Callback):
+    """Before optimizer step ``step``: raises KeyboardInterrupt (a simulated Ctrl-C), or sends
+    this process SIGTERM or SIGKILL (``"N:TERM"``, ``"N:KILL"``) — the tests' hook, no sleeps."""
+
+    def __init__(self, spec: str) -> None:
+        step, _, how = spec.partition(":")
+        self.step, self.how = int(step), how.upper() or "INT"
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self.trainer.global_step >= self.step:
-            raise KeyboardInterrupt
+            if self.how == "INT":
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), getattr(signal, f"SIG{self.how}"))
 
 
 def run(args: list[str]) -> int:
@@ -191,20 +240,23 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     verbose = cfg["train"]["verbose"]
     resuming = run_dir is not None
     if resuming:
-        saved = load_checkpoint(run_dir / "state.safetensors").metadata
+        state = load_checkpoint(run_dir / "state.safetensors")
+        saved = state.metadata
         done = int(saved.get("epoch", 0)) if isinstance(saved, dict) else 0
         if done >= cfg["train"]["epochs"]:
             fail(
                 f"--resume {run_dir}: the run already has {done} epochs; pass "
                 f"--train.epochs N with N > {done} to train further."
             )
+        _check_resumable(state, model, run_dir)  # before anything in the run is rewritten
     else:
         run_dir = dist.broadcast_object(_new_run_dir(cfg) if main else None)
     meta = B.meta_for(cfg, data, layers)
     if main:
         (run_dir / "config.toml").write_text(C.dumps(cfg, meta))
 
-    snapshot = _Snapshot()
+    state_path = run_dir / "state.safetensors"
+    snapshot = _Snapshot(state_path, cfg["train"]["save_every"])
     callbacks: list[Callback] = [CSVLogger(run_dir / "metrics.csv")]
     if data.val is not None:
         callbacks.append(
@@ -215,9 +267,8 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     callbacks.extend(recorders)
     interrupt_at = os.environ.get(INTERRUPT_ENV)
     if interrupt_at:
-        callbacks.append(_InterruptAt(int(interrupt_at)))
+        callbacks.append(_InterruptAt(interrupt_at))
     trainer = B.trainer_for(cfg, model, callbacks)
-    state_path = run_dir / "state.safetensors"
     if verbose and main:
         what = "resuming" if resuming else "training"
         world = dist.world_size()
@@ -225,17 +276,8 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
         print(f"{what} {_describe(cfg, data)}{on} -> {run_dir}", flush=True)
     start = time.perf_counter()
     try:
-        history = trainer.fit(
-            data.train,
-            epochs=cfg["train"]["epochs"],
-            batch_size=cfg["data"]["batch_size"],
-            val=data.val,
-            stop=stops,
-            verbose=verbose,
-            shuffle=cfg["data"]["shuffle"],
-            resume=state_path if resuming else None,
-            log_every_step=True,
-        )
+        with _sigterm_as_interrupt():
+            history = _fit(trainer, data, cfg, stops, verbose, state_path if resuming else None)
     except KeyboardInterrupt:
         if not main:
             return 130
@@ -285,6 +327,35 @@ def _per_process_warmup(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     steps = round(sched["warmup_epochs"] * per_epoch)
     cfg["schedule"]["warmup_steps"] = int(min(steps, max(total - 1, 0)))
     return cfg
+
+
+def _fit(trainer: Any, data: Any, cfg: dict, stops: list, verbose: int, resume: Any) -> Any:
+    return trainer.fit(
+        data.train,
+        epochs=cfg["train"]["epochs"],
+        batch_size=cfg["data"]["batch_size"],
+        val=data.val,
+        stop=stops,
+        verbose=verbose,
+        shuffle=cfg["data"]["shuffle"],
+        resume=resume,
+        log_every_step=True,
+    )
+
+
+def _check_resumable(state: Any, model: Any, run_dir: Path) -> None:
+    """Fail, before anything is written, when the saved weights do not fit the model the
+    settings now describe (e.g. --model.hidden changed on --resume)."""
+    from ..train.state import unpack
+
+    try:
+        model.load_state_dict(unpack(state, "model"))
+    except (KeyError, ValueError, RuntimeError, TypeError) as err:
+        fail(
+            f"--resume {run_dir}: the saved weights do not fit the model these settings describe "
+            f"({err}); resume with the run's own model settings (drop the --model.* flags), or "
+            "start a new run"
+        )
 
 
 def _describe(cfg: dict[str, Any], data: Any) -> str:
