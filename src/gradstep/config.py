@@ -134,8 +134,10 @@ _DECLARED: list[Key] = [
         "built-in dataset (list: gradstep datasets)", **_BUILTIN),
     Key("data.path", "str", "",
         "a .csv or .npz file to train on instead of a built-in dataset"),
-    Key("data.target", "str", "label", "target column of the CSV file (npz: array 'y')",
-        **_FILE_DATA),
+    Key("data.target", "str", "label", "target column of the CSV file: a name, or an index "
+        "such as -1 for the last column (npz: array 'y')", **_FILE_DATA),
+    Key("data.delimiter", "str", "auto", "field separator of the CSV file (auto: a tab for "
+        ".tsv and .tab files, else a comma; tab, or one character such as ';')", **_FILE_DATA),
     Key("data.task", "choice", "auto", "task of the file's target (auto: integers/strings are "
         "classes, other numbers regression)", choices=("auto", "classification", "regression"),
         **_FILE_DATA),
@@ -166,7 +168,11 @@ _DECLARED: list[Key] = [
         low=0.0, high=1.0, high_open=True, **_MLP),
     Key("model.layer", "layers", [],
         "explicit layers, as [[model.layer]] tables: {type=\"linear\", out=128}, "
-        "{type=\"relu\"}, {type=\"dropout\", p=0.2}, ..."),
+        "{type=\"relu\"}, {type=\"dropout\", p=0.2}, {type=\"conv2d\", out_channels=16, "
+        "kernel_size=3}, {type=\"maxpool2d\", kernel_size=2}, {type=\"flatten\"}, ..."),
+    Key("model.input_shape", "ints", [],
+        "shape of one input sample, e.g. [1, 8, 8] for 64 features as a 1x8x8 image or [1, 40] "
+        "for a 1-channel signal (each row of the data is reshaped to it); [] keeps flat features"),
     Key("model.dtype", "choice", "float32", "floating-point type of the weights",
         choices=("float32", "float64")),
     # -- loss
@@ -569,12 +575,20 @@ def _check(key: Key, v: Any) -> Any:
     raise AssertionError(kind)  # tables and layers are checked by their own functions
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value from a file for a message: as written (strings quoted), cut when long."""
+    return _cut(repr(value) if isinstance(value, str) else str(value), limit)
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_value(key: Key, v: Any, origin: str) -> Any:
     try:
         value = _check(key, v)
     except _Bad:
-        shown = v if not isinstance(v, str) else repr(v)
-        raise ConfigError(f"{origin} must be {_expect(key)}, got {shown}.") from None
+        raise ConfigError(f"{origin} must be {_expect(key)}, got {_shown(v)}.") from None
     if key.path == "train.metrics" and value != AUTO:
         for m in value:
             top_k = m.startswith("top") and m.endswith("_accuracy") and m[3:-9].isdigit()
@@ -604,7 +618,9 @@ def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
     for i, item in enumerate(value):
         where = f"{origin}[{i}]"
         if not isinstance(item, dict):
-            raise ConfigError(f'{where} must be a table like {{type = "relu"}}, got {item!r}.')
+            raise ConfigError(
+                f'{where} must be a table like {{type = "relu"}}, got {_shown(item)}.'
+            )
         item = {normalize_key(k): v for k, v in item.items()}
         kind = item.get("type")
         if not isinstance(kind, str):
@@ -614,7 +630,7 @@ def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
             close = difflib.get_close_matches(normalize_key(kind), list(nn_tables.LAYERS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
-                f"{where} has an unknown type {item['type']!r}{hint}; use one of "
+                f"{where} has an unknown type {_shown(item['type'])}{hint}; use one of "
                 f"{', '.join(nn_tables.LAYERS)}."
             )
         kind = entry.name
@@ -628,9 +644,17 @@ def _check_layers(value: Any, origin: str) -> list[dict[str, Any]]:
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 allowed = ", ".join(fields) or "no fields"
                 raise ConfigError(
-                    f"{where} ({kind}) has no field {name!r}{hint} ({kind} takes {allowed})."
+                    f"{where} ({kind}) has no field {_shown(name)}{hint} ({kind} takes {allowed})."
                 )
             spec = fields[name]
+            if spec.kind not in ("int", "float", "bool"):  # sizes: an int, a list or a word
+                try:
+                    layer[name] = spec.convert(v)
+                except ValueError:
+                    raise ConfigError(
+                        f"{where}.{name} must be {spec.expect()}, got {_shown(v)}."
+                    ) from None
+                continue
             probe = Key(
                 f"{where}.{name}",
                 spec.kind,
@@ -672,6 +696,10 @@ def load_file(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"{spath} is not valid TOML ({err}); fix the file.") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{spath} is not a UTF-8 text file; pass a .toml config.") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{spath} nests arrays or tables too deeply to read; fix the file."
+        ) from None
     return data
 
 
@@ -684,18 +712,21 @@ def _merge_file(cfg: dict[str, Any], data: Mapping[str, Any], where: str, explic
             close = difflib.get_close_matches(sec, SECTIONS, n=1)
             hint = f"; did you mean [{close[0]}]?" if close else ""
             raise ConfigError(
-                f"unknown section [{section}] in {where}{hint} (sections: {', '.join(SECTIONS)})."
+                f"unknown section [{_cut(section)}] in {where}{hint} (sections: "
+                f"{', '.join(SECTIONS)})."
             )
         if not isinstance(table, dict):
             raise ConfigError(
                 f"{section} in {where} must be a table ([{section}] with keys under it), got "
-                f"{table!r}."
+                f"{_shown(table)}."
             )
         for name, value in table.items():
             path = f"{sec}.{normalize_key(name)}"
             key = SCHEMA.get(path)
             if key is None:
-                raise ConfigError(f"unknown key {section}.{name} in {where}{_did_you_mean(path)}")
+                raise ConfigError(
+                    f"unknown key {_cut(section)}.{_cut(name)} in {where}{_did_you_mean(path)}"
+                )
             origin = f"{path} in {where}"
             cfg[sec][key.name] = _checked(key, value, origin)
             explicit.add(path)
@@ -744,22 +775,55 @@ def resolve(
     ("optimizer.lr", "0.01")); every value checked. Returns (config, keys set explicitly).
 
     With ``strict``, a key set to a non-default value where it is unused (``optimizer.betas``
-    with sgd) is an error, so that nothing given is silently ignored.
+    with sgd) is an error, so that nothing given is silently ignored. A run's config.toml (a
+    file with a [meta] table) holds the values the run settled, not only those its user chose:
+    a flag that picks another component of a section gives that component its own defaults
+    (``RUN/config.toml --optimizer.name sgd`` drops Adam's settled lr and eps), a file value
+    that no longer applies is dropped instead of refused, and the component sections' settled
+    values are not counted as set explicitly.
     """
     cfg = defaults()
-    explicit: set[str] = set()
+    from_file: set[str] = set()
     if data:
-        _merge_file(cfg, data, source, explicit)
-    _apply_flags(cfg, flags, explicit)
+        _merge_file(cfg, data, source, from_file)
+    chosen = {section: cfg[section]["name"] for section in COMPONENT_SECTIONS}
+    from_flags: set[str] = set()
+    _apply_flags(cfg, flags, from_flags)
+    if data and "meta" in data:
+        from_file = _forget_settled(cfg, chosen, from_file, from_flags)
+    explicit = from_file | from_flags
     if strict:
         for path in sorted(explicit):
             key = SCHEMA[path]
             if key.applies is not None and not key.applies(cfg) and get(cfg, path) != key.default:
+                where = "" if path in from_flags else f" in {source}"
                 raise ConfigError(
-                    f"{path} is set but only used when {key.applies_text}; remove it or change "
-                    "that setting."
+                    f"{path} is set{where} but only used when {key.applies_text}; remove it or "
+                    "change that setting."
                 )
     return cfg, explicit
+
+
+def _forget_settled(
+    cfg: dict[str, Any], chosen: Mapping[str, str], from_file: set[str], from_flags: set[str]
+) -> set[str]:
+    """For a run's config.toml: reset the file's values that described the run rather than a
+    choice (a switched component's settled parameters, keys that no longer apply) and return
+    the file keys that still count as set (component parameters never do)."""
+    kept = set(from_file)
+    for section, name in chosen.items():
+        if f"{section}.name" in from_flags and cfg[section]["name"] != name:
+            for key in component_keys(section):
+                if key.path in kept and key.path not in from_flags:
+                    cfg[section][key.name] = _copy(key.default)
+                    kept.discard(key.path)
+    for path in sorted(kept - from_flags):
+        key = SCHEMA[path]
+        if key.applies is not None and not key.applies(cfg):
+            cfg[key.section][key.name] = _copy(key.default)
+            kept.discard(path)
+    settled = {k.path for s in COMPONENT_SECTIONS for k in component_keys(s)}
+    return kept - settled
 
 
 def unused_keys(cfg: Mapping[str, Any]) -> set[str]:

@@ -313,7 +313,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
         views = safetensors.numpy.load(data)
     except safetensors.SafetensorError as e:
         raise CheckpointError(
-            f"checkpoint {path!r} could not be read by safetensors ({e}); save it again or "
+            f"checkpoint {path!r} could not be read by safetensors ({_why(e)}); save it again or "
             "restore it from a backup."
         ) from None
     # safetensors hands out read-only views of its bytes; callers expect arrays they can update.
@@ -322,15 +322,33 @@ def load(path: str | os.PathLike) -> Checkpoint:
         return Checkpoint(arrays, metadata)
     try:
         content = decode_json(structure, arrays)
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
         raise CheckpointError(
-            _damaged(path, f"has a structure that cannot be rebuilt ({e})")
+            _damaged(path, f"has a structure that cannot be rebuilt ({_why(e)})")
         ) from None
+    if not isinstance(content, Mapping):
+        raise CheckpointError(
+            _damaged(path, f"has a structure that is a {type(content).__name__}, not a mapping")
+        )
     return Checkpoint(content, metadata)
 
 
 def _damaged(path: str, what: str, fix: str = "save it again or restore it from a backup") -> str:
     return f"checkpoint {path!r} {what}; {fix}."
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    """A value read from a header, for a message: its repr, cut when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _why(err: BaseException) -> str:
+    """An exception from decoding a header as a short phrase for a message."""
+    if isinstance(err, RecursionError):
+        return "it nests deeper than can be read"
+    text = " ".join(str(err).split())
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _check_file(data: bytes, path: str) -> dict[str, str]:
@@ -363,9 +381,9 @@ def _check_file(data: bytes, path: str) -> dict[str, str]:
         )
     try:
         header = json.loads(data[8 : 8 + header_len].decode("utf-8"), object_pairs_hook=_no_dups)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CheckpointError(
-            _damaged(path, f"has a header that is not valid JSON ({e})")
+            _damaged(path, f"has a header that is not valid JSON ({_why(e)})")
         ) from None
     if not isinstance(header, dict):
         raise CheckpointError(_damaged(path, "has a header that is not a JSON object"))
@@ -394,31 +412,35 @@ def _check_entries(header: dict[str, Any], buffer_len: int, path: str) -> None:
     spans = []
     for name, entry in header.items():
         if not isinstance(entry, dict):
-            raise CheckpointError(_damaged(path, f"has a header entry {name!r} that is not a dict"))
+            raise CheckpointError(
+                _damaged(path, f"has a header entry {_brief(name)} that is not a dict")
+            )
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if dtype not in _DTYPES:
             raise CheckpointError(
                 _damaged(
                     path,
-                    f"stores tensor {name!r} with dtype {dtype!r}, which NumPy cannot hold "
-                    f"(known: {', '.join(_DTYPES)})",
+                    f"stores tensor {_brief(name)} with dtype {_brief(dtype)}, which NumPy cannot "
+                    f"hold (known: {', '.join(_DTYPES)})",
                     "convert it to float32 (e.g. tensor.float() in PyTorch) before saving",
                 )
             )
         if not _int_list(shape) or any(d < 0 for d in shape):
             raise CheckpointError(
-                _damaged(path, f"has tensor {name!r} with an invalid shape {shape!r}")
+                _damaged(path, f"has tensor {_brief(name)} with an invalid shape {_brief(shape)}")
             )
         if not _int_list(offsets) or len(offsets) != 2:
             raise CheckpointError(
-                _damaged(path, f"has tensor {name!r} with invalid data_offsets {offsets!r}")
+                _damaged(
+                    path, f"has tensor {_brief(name)} with invalid data_offsets {_brief(offsets)}"
+                )
             )
         begin, end = offsets
         if not 0 <= begin <= end <= buffer_len:
             raise CheckpointError(
                 _damaged(
                     path,
-                    f"has tensor {name!r} at bytes [{begin}, {end}) outside the "
+                    f"has tensor {_brief(name)} at bytes [{begin}, {end}) outside the "
                     f"{buffer_len}-byte data section (truncated or corrupted)",
                 )
             )
@@ -427,8 +449,8 @@ def _check_entries(header: dict[str, Any], buffer_len: int, path: str) -> None:
             raise CheckpointError(
                 _damaged(
                     path,
-                    f"has tensor {name!r} of shape {shape} and dtype {dtype} spanning "
-                    f"{end - begin} bytes instead of {expected}",
+                    f"has tensor {_brief(name)} of shape {_brief(shape)} and dtype {dtype} "
+                    f"spanning {end - begin} bytes instead of {expected}",
                 )
             )
         spans.append((begin, end, name))
@@ -436,7 +458,9 @@ def _check_entries(header: dict[str, Any], buffer_len: int, path: str) -> None:
     for begin, end, name in sorted(spans):
         if begin != position:
             raise CheckpointError(
-                _damaged(path, f"has tensor {name!r} starting at byte {begin}, expected {position}")
+                _damaged(
+                    path, f"has tensor {_brief(name)} starting at byte {begin}, expected {position}"
+                )
             )
         position = end
     if position != buffer_len:
@@ -459,14 +483,16 @@ def _read_metadata(header_meta: dict[str, str], path: str) -> tuple[Any, Any]:
         return {}, None
     try:
         body = json.loads(raw)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise CheckpointError(
-            _damaged(path, f"has gradstep metadata that is not valid JSON ({e})")
+            _damaged(path, f"has gradstep metadata that is not valid JSON ({_why(e)})")
         ) from None
     version = body.get("format_version") if isinstance(body, dict) else None
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(
-            _damaged(path, f"has gradstep metadata without a valid format_version ({version!r})")
+            _damaged(
+                path, f"has gradstep metadata without a valid format_version ({_brief(version)})"
+            )
         )
     if version > FORMAT_VERSION:
         raise CheckpointError(
@@ -479,9 +505,9 @@ def _read_metadata(header_meta: dict[str, str], path: str) -> tuple[Any, Any]:
         )
     try:
         return decode_json(body.get("metadata", {})), body.get("structure")
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
         raise CheckpointError(
-            _damaged(path, f"has gradstep metadata that cannot be decoded ({e})")
+            _damaged(path, f"has gradstep metadata that cannot be decoded ({_why(e)})")
         ) from None
 
 

@@ -166,7 +166,14 @@ def test_explicit_layers_take_their_widths_from_the_data_and_the_layer_before():
     cfg, _ = C.resolve(None, [("model.layer", text)])
     layers = B.architecture(cfg, CLASSES)
     assert layers[0] == {"type": "linear", "out": 8, "bias": True, "in": 4}
-    assert layers[1] == {"type": "batchnorm", "num_features": 8}
+    assert layers[1] == {  # batchnorm is batchnorm1d for (C,) samples, with its defaults
+        "type": "batchnorm1d",
+        "num_features": 8,
+        "eps": 1e-5,
+        "momentum": 0.1,
+        "affine": True,
+        "track_running_stats": True,
+    }
     assert layers[2] == {"type": "leaky_relu", "negative_slope": 0.01}
     assert layers[3] == {"type": "linear", "bias": True, "out": 3, "in": 8}
     assert (B.input_width(layers), B.output_width(layers)) == (4, 3)

@@ -40,7 +40,13 @@ def files(tmp_path):
     bad_toml.write_text("[train\nepochs = 2\n")
     wrong_width = tmp_path / "rows.csv"
     wrong_width.write_text("a,b,c\n1,2,3\n")
+    singletons = tmp_path / "singletons.csv"
+    singletons.write_text("a,label\n" + "".join(f"{i},{i}\n" for i in range(10)))
+    prices = tmp_path / "prices.csv"
+    prices.write_text("rooms,price\n" + "".join(f"{i},{1000 * i + 7}\n" for i in range(10)))
     return {
+        "singletons": str(singletons),
+        "prices": str(prices),
         "bad_key": str(bad_key),
         "bad_section": str(bad_section),
         "broken": str(bad_toml),
@@ -114,6 +120,14 @@ CASES = [
         "data.name is set but only used when data.path is not set",
     ),
     (["train", "--data.path", "nofile.csv"], "data.path nofile.csv does not exist"),
+    (
+        ["train", "--data.path", "{prices}", "--data.target", "price"],
+        "pass --data.task regression if the column is a quantity",
+    ),
+    (
+        ["train", "--data.path", "{singletons}"],
+        "pass --data.task regression if the column is a quantity, or smaller --data.val_fraction",
+    ),
     (["evaluate", "nowhere/run"], "nowhere/run does not exist"),
     (["evaluate"], "the following arguments are required: RUN_OR_CHECKPOINT"),
     (["evaluate", "{tmp}"], "holds no model.safetensors"),
@@ -135,7 +149,9 @@ def test_error_paths(capsys, files, argv, needle):
             text = text.replace("{" + name + "}", value)
         return text
 
-    check_error(capsys, [fill(a) for a in argv], fill(needle))
+    err = check_error(capsys, [fill(a) for a in argv], fill(needle))
+    for python_spelling in ("task=", "stratify=", "classes=[", "target=", "delimiter="):
+        assert python_spelling not in err, err  # the fix is a flag, not a Python argument
 
 
 def test_data_that_does_not_fit_a_trained_model(tmp_path, capsys):
@@ -155,7 +171,11 @@ def test_data_that_does_not_fit_a_trained_model(tmp_path, capsys):
         "has 3 feature columns but the model takes 2",
     )
     rows.write_text("x1,x2\n1,oops\n")
-    check_error(capsys, ["predict", run, "--input", str(rows)], "line 2: a feature is not a number")
+    check_error(
+        capsys,
+        ["predict", run, "--input", str(rows)],
+        "line 2, column 'x2': 'oops' is not a number",
+    )
 
 
 def test_debug_shows_the_traceback(capsys):

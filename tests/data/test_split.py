@@ -118,3 +118,39 @@ def test_one_hot_rejects_bad_labels():
         one_hot(np.array([0.0, 1.0]))
     with pytest.raises(ValueError, match="empty labels"):
         one_hot(np.array([], dtype=np.int64))
+
+
+# -- the scale floor and the split errors ------------------------------------------------------
+
+
+def test_an_almost_constant_feature_is_scaled_by_a_tenth_of_its_range():
+    rare = np.zeros((1000, 1))
+    rare[0] = 16.0  # a pixel lit in one image of a thousand: std = 16·√(0.001·0.999) ≈ 0.506
+    scaler = Standardizer().fit(rare)
+    assert scaler.scale_[0] == pytest.approx(1.6)  # max(0.506, 0.1 · 16)
+    z = scaler.transform(rare)
+    assert z.max() == pytest.approx((16 - 0.016) / 1.6) and z.max() < 10
+    plain = Standardizer(min_scale=0).fit(rare)
+    np.testing.assert_allclose(plain.scale_, StandardScaler().fit(rare).scale_)
+    assert plain.transform(rare).max() == pytest.approx((16 - 0.016) / (16 * np.sqrt(0.000999)))
+
+
+def test_ordinary_features_are_scaled_as_scikit_learn_does():
+    x = np.random.default_rng(0).normal([1, -2, 5], [0.5, 3, 10], size=(2000, 3))
+    x[:, 2] = np.random.default_rng(1).integers(0, 2, 2000)  # a balanced binary column
+    ours, theirs = Standardizer().fit(x), StandardScaler().fit(x)
+    np.testing.assert_allclose(ours.scale_, theirs.scale_, rtol=1e-12)
+    np.testing.assert_allclose(ours.transform(x), theirs.transform(x), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="min_scale must be a fraction"):
+        Standardizer(min_scale=2)
+
+
+def test_split_errors_say_what_would_fix_them():
+    from gradstep.data.split import SplitError
+
+    with pytest.raises(SplitError, match="too small for a stratified split") as err:
+        split_indices(4, np.arange(4), val=0.25, test=0.25)
+    assert err.value.option == "stratify"
+    with pytest.raises(SplitError, match="leave no training samples") as err:
+        split_indices(2, None, val=0.5, test=0.4, stratify=False)
+    assert err.value.option == "fractions"

@@ -102,18 +102,49 @@ def test_activations_for_the_mlp_shorthand():
     assert output == ["sigmoid", "tanh"]
 
 
+# one sample shape each entry takes, and the values its table needs besides the in_field
+EXAMPLES = {
+    "linear": ((2, 3), {"out": 5}),
+    "relu": ((3,), {}),
+    "sigmoid": ((3,), {}),
+    "tanh": ((3,), {}),
+    "leaky_relu": ((3,), {}),
+    "gelu": ((3,), {}),
+    "dropout": ((3,), {}),
+    "flatten": ((2, 3, 4), {}),
+    "unflatten": ((6, 2), {"dim": 1, "unflattened_size": [2, -1]}),
+    "conv1d": ((2, 9), {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1}),
+    "conv2d": ((2, 7, 6), {"out_channels": 4, "kernel_size": [3, 2], "dilation": 2}),
+    "maxpool1d": ((2, 9), {"kernel_size": 2, "ceil_mode": True}),
+    "maxpool2d": ((2, 7, 6), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    "avgpool1d": ((2, 9), {"kernel_size": 3}),
+    "avgpool2d": ((2, 7, 6), {"kernel_size": [2, 3], "ceil_mode": True}),
+    "adaptive_avgpool1d": ((2, 9), {"output_size": 1}),
+    "adaptive_avgpool2d": ((2, 7, 6), {"output_size": [2, 3]}),
+    "adaptive_avgpool": ((2, 9), {"output_size": 4}),
+    "batchnorm1d": ((3, 5), {}),
+    "batchnorm2d": ((3, 4, 5), {}),
+    "batchnorm": ((3,), {}),
+}
+
+
+def test_every_layer_entry_has_an_example():
+    assert set(EXAMPLES) == {n for n, e in LAYERS.items() if e.factory is not None}
+
+
 @pytest.mark.parametrize("name", [n for n, e in LAYERS.items() if e.factory is not None])
-def test_every_layer_entry_builds_a_module_that_keeps_or_sets_the_width(name):
+def test_every_layer_entry_builds_a_module_whose_output_has_the_shape_its_rule_gives(name):
     entry = LAYERS[name]
+    shape, given = EXAMPLES[name]
     values = {k: v for k, v in entry.field_defaults().items() if v is not None}
+    values.update(given)
     if entry.in_field:
-        values[entry.in_field] = 3
-    if entry.out_field:
-        values[entry.out_field] = 5
+        values[entry.in_field] = shape[entry.in_dim]
     module = entry.build(**values)
     module.eval()
-    out = module(gs.tensor(np.ones((2, 3), dtype=np.float32)))
-    assert out.shape == ((2, 5) if entry.out_field else (2, 3))
+    out = module(gs.tensor(np.ones((2, *shape), dtype=np.float32)))
+    assert out.shape[1:] == entry.output_shape(shape, values)
+    assert out.shape[0] == 2
 
 
 def test_a_layer_entry_checks_its_fields_against_the_constructor():

@@ -69,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         module = importlib.import_module(f"{__name__}.{command.replace('-', '_')}")
-        return int(module.run(args[1:]) or 0)
+        if debug:
+            return int(module.run(args[1:]) or 0)
+        from ._common import tidy_warnings
+
+        with tidy_warnings():
+            return int(module.run(args[1:]) or 0)
     except KeyboardInterrupt:
         if debug:
             raise

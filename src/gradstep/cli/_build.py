@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,13 +43,50 @@ class Data:
     target_names: list[str] = field(default_factory=list)
     scaler: Any = None
     description: str = ""
+    input_shape: tuple[int, ...] = ()
+    """The shape of one sample as the model receives it (model.input_shape); () for flat rows."""
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """One sample's shape: the input shape, or (n_features,) for flat rows."""
+        return self.input_shape or (self.n_features,)
 
 
 # -- data ----------------------------------------------------------------------------------------
 
 
 def load_data(cfg: dict[str, Any]) -> Data:
-    """The dataset the config names: a built-in (data.name) or a CSV / NPZ file (data.path)."""
+    """The dataset the config names: a built-in (data.name) or a CSV / NPZ file (data.path),
+    each sample reshaped to model.input_shape when one is given."""
+    return _shaped(_load_data(cfg), cfg["model"]["input_shape"])
+
+
+def _shaped(data: Data, shape: list[int]) -> Data:
+    """``data`` with every part's inputs reshaped to (n, *shape) (views: nothing is copied);
+    standardisation has happened before, per flat feature."""
+    if not shape:
+        return data
+    from ..data.dataset import TensorDataset
+
+    size = math.prod(shape)
+    if size != data.n_features:
+        raise ConfigError(
+            f"model.input_shape {list(shape)} holds {size} values per sample but dataset "
+            f"{data.name!r} has {data.n_features} features; give a shape whose product is "
+            f"{data.n_features}, e.g. [1, {data.n_features}] for a one-channel signal (or [] "
+            "for flat features)."
+        )
+    for name in ("train", "val", "test"):
+        part = getattr(data, name)
+        if part is not None:
+            x, *rest = part.arrays
+            x = x.reshape(len(x), *shape)
+            setattr(data, name, TensorDataset(x, *rest, float_dtype=None, validate=False))
+    data.input_shape = tuple(int(n) for n in shape)
+    return data
+
+
+def _load_data(cfg: dict[str, Any]) -> Data:
     d = cfg["data"]
     if d["path"]:
         return _load_file(d)
@@ -89,70 +125,9 @@ def load_data(cfg: dict[str, Any]) -> Data:
 
 
 def _load_file(d: dict[str, Any]) -> Data:
-    from ..data.dataset import TensorDataset
-    from ..data.readers import read_csv, read_npz
-    from ..data.split import Standardizer, split_indices
+    from ._datafile import load_training_file
 
-    path = d["path"]
-    if not os.path.isfile(path):
-        raise ConfigError(f"data.path {path} does not exist; pass a .csv or .npz file.")
-    task = None if d["task"] == AUTO else d["task"]
-    classes = None
-    if path.lower().endswith(".npz"):
-        x, y = read_npz(path)
-        x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
-        if task is None:
-            task = "classification" if np.asarray(y).dtype.kind in "iub" else "regression"
-        feature_names = [f"x{i}" for i in range(x.shape[1])]
-        target_names = ["y"]
-        if task == "classification":
-            y = np.asarray(y).astype(np.int64).reshape(-1)
-        else:
-            y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
-    elif path.lower().endswith(".csv"):
-        table = read_csv(path, target=d["target"], task=task)
-        x, y, task = table.x, table.y, table.task
-        feature_names, target_names, classes = (
-            table.feature_names,
-            table.target_names,
-            table.classes,
-        )
-    else:
-        raise ConfigError(f"data.path {path} is neither a .csv nor an .npz file.")
-    stratify = task == "classification"
-    try:
-        tr, va, te = split_indices(
-            len(x), y, d["val_fraction"], d["test_fraction"], d["seed"], stratify
-        )
-    except ValueError as err:
-        raise ConfigError(f"data.val_fraction / data.test_fraction: {err}") from None
-    scaler = Standardizer().fit(x[tr]) if d["standardize"] else None
-
-    def part(idx: np.ndarray) -> Any:
-        if len(idx) == 0:
-            return None
-        xs = x[idx] if scaler is None else scaler.transform(x[idx]).astype(np.float32)
-        return TensorDataset(xs, y[idx])
-
-    n_classes = None
-    if task == "classification":
-        n_classes = len(classes) if classes else int(y.max()) + 1
-        target_names = classes if classes else [str(c) for c in range(n_classes)]
-    n_out = n_classes if n_classes is not None else int(y.shape[1])
-    return Data(
-        name=os.path.basename(path),
-        task=task,
-        train=part(tr),
-        val=part(va),
-        test=part(te),
-        n_features=int(x.shape[1]),
-        n_outputs=int(n_out),
-        n_classes=n_classes,
-        feature_names=list(feature_names),
-        target_names=list(target_names),
-        scaler=scaler,
-        description=f"{path}: {len(x)} rows",
-    )
+    return Data(**load_training_file(d))
 
 
 def steps_per_epoch(cfg: dict[str, Any], data: Data) -> int:
@@ -260,7 +235,10 @@ def _listed(names: list[str]) -> str:
 
 
 def architecture(cfg: dict[str, Any], data: Data) -> list[dict[str, Any]]:
-    """The layers as plain tables with every width filled in, checked against the data."""
+    """The layers as plain tables with every width filled in, checked against the data: each
+    layer's entry says which dim of the incoming sample shape its in_field takes and what shape
+    comes out (``LayerEntry.output_shape``), so channel counts and linear inputs come from the
+    data, and a shape that does not fit names the layer and the fix."""
     m = cfg["model"]
     what = "classes" if data.task == "classification" else "outputs"
     if m["layer"]:
@@ -289,6 +267,8 @@ def architecture(cfg: dict[str, Any], data: Data) -> list[dict[str, Any]]:
     act = {"type": m["activation"]}
     bias = nn_tables.LAYERS["linear"].field_defaults()["bias"]
     layers: list[dict[str, Any]] = []
+    if len(data.sample_shape) > 1:  # the MLP takes each sample as one row of features
+        layers.append({"type": "flatten", **_defaults(nn_tables.LAYERS["flatten"])})
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
         layers.append({"type": "linear", "in": a, "out": b, "bias": bias})
         if i < len(widths) - 2:
@@ -300,35 +280,81 @@ def architecture(cfg: dict[str, Any], data: Data) -> list[dict[str, Any]]:
     return layers
 
 
+def _defaults(entry: Any) -> dict[str, Any]:
+    return {k: v for k, v in entry.field_defaults().items() if v is not None}
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _rank_fix(ranks: Any, shape: tuple[int, ...]) -> str:
+    """How to give a layer a sample of one of the ``ranks`` it takes."""
+    if min(ranks) > len(shape):
+        example = "[1, 8, 8] for 8x8 images" if max(ranks) == 3 else "[1, 40] for signals"
+        return f"set model.input_shape (e.g. {example}) or add an unflatten layer before it"
+    twin = {2: "1d", 3: "2d"}.get(len(shape))
+    other = f"use the {twin} form of the layer or " if twin else ""
+    return f"{other}add a flatten layer before it"
+
+
 def _explicit_layers(specs: list[dict[str, Any]], data: Data, what: str) -> list[dict[str, Any]]:
-    """The layers with the width flowing through them, as each table entry says: ``in_field``
-    takes the incoming width, ``out_field`` sets the next (the last one may leave it out)."""
+    """The layers with the sample shape flowing through them, as each table entry says:
+    ``in_field`` takes dim ``in_dim`` of the incoming shape, ``out_field`` sets the next width
+    (the last one may leave it out), ``output_shape`` gives the shape after the layer."""
     entries = [nn_tables.LAYERS[s["type"]] for s in specs]
     setting = [i for i, e in enumerate(entries) if e.out_field is not None]
     if not setting:
-        names = [n for n, e in nn_tables.LAYERS.items() if e.out_field is not None]
-        raise ConfigError(
-            f"model.layer has no {' or '.join(names)} layer; add at least one "
-            f'{{type="{names[0]}"}}.'
-        )
-    width = data.n_features
+        name = next(n for n, e in nn_tables.LAYERS.items() if e.out_field is not None)
+        raise ConfigError(f'model.layer has no {name} layer; add at least one {{type="{name}"}}.')
+    first = data.sample_shape
+    shape = first
     out: list[dict[str, Any]] = []
     for i, (spec, entry) in enumerate(zip(specs, entries)):
         layer = dict(spec)
+        if entry.by_rank:
+            chosen = entry.by_rank.get(len(shape))
+            if chosen is None:
+                layouts = nn_tables.sample_layouts(entry.by_rank)
+                raise ConfigError(
+                    f"model.layer[{i}] ({spec['type']}) receives samples of shape "
+                    f"{_shape_text(shape)} but takes {layouts} samples; "
+                    f"{_rank_fix(tuple(entry.by_rank), shape)}."
+                )
+            entry = nn_tables.LAYERS[chosen]
+            layer = {
+                "type": chosen,
+                **_defaults(entry),
+                **{k: v for k, v in spec.items() if k != "type"},
+            }
         kind, takes, sets = layer["type"], entry.in_field, entry.out_field
-        if takes is not None and layer.get(takes) is not None and layer[takes] != width:
+        where = f"model.layer[{i}] ({kind})"
+        seen = f"{_shape_text(shape)}" + (
+            f" (dataset {data.name!r})" if shape == first and not out else ""
+        )
+        if entry.ranks and len(shape) not in entry.ranks:
+            layouts = nn_tables.sample_layouts(entry.ranks)
             raise ConfigError(
-                f"model.layer[{i}] ({kind}) has {takes} = {layer[takes]} but receives {width} "
-                f"values (dataset {data.name!r} has {data.n_features} features); set {takes} = "
-                f"{width} or leave it out."
+                f"{where} takes {layouts} samples but receives shape {seen}; "
+                f"{_rank_fix(entry.ranks, shape)}."
             )
+        if takes is not None:
+            width = shape[entry.in_dim]
+            if layer.get(takes) is not None and layer[takes] != width:
+                unit = "channels" if entry.in_dim == 0 and len(shape) > 1 else "values"
+                raise ConfigError(
+                    f"{where} has {takes} = {layer[takes]} but receives {width} {unit} (samples "
+                    f"of shape {seen}); set {takes} = {width} or leave it out."
+                )
+            layer[takes] = width
         if sets is not None:
             last = i == setting[-1]
             if layer.get(sets) is None:
                 if not last:
                     raise ConfigError(
-                        f"model.layer[{i}] ({kind}) needs {sets} = <width>; only the last {kind} "
-                        "layer may leave it to the data."
+                        f"{where} needs {sets} = <width>; only the last layer that sets a width "
+                        f"(model.layer[{setting[-1]}], {specs[setting[-1]]['type']}) may leave "
+                        "it to the data."
                     )
                 layer[sets] = data.n_outputs
             if last and layer[sets] != data.n_outputs:
@@ -337,20 +363,48 @@ def _explicit_layers(specs: list[dict[str, Any]], data: Data, what: str) -> list
                     f"dataset {data.name!r} has {data.n_outputs} {what}; set {sets} = "
                     f"{data.n_outputs} or leave it out."
                 )
-        if takes is not None:
-            layer[takes] = width
-        if sets is not None:
-            width = layer[sets]
+        try:
+            shape = entry.output_shape(shape, layer)
+        except ValueError as err:
+            raise ConfigError(f"{where} receives samples of shape {seen}: {err}.") from None
         out.append(layer)
+    if shape != (data.n_outputs,):
+        hint = (
+            'add {type = "flatten"} before the linear head'
+            if len(shape) > 1
+            else f"end with a layer of {data.n_outputs} outputs"
+        )
+        raise ConfigError(
+            f"the layers give each sample the shape {_shape_text(shape)}, but dataset "
+            f"{data.name!r} needs ({data.n_outputs},) ({data.n_outputs} {what}); {hint}."
+        )
     return out
 
 
+def input_shape(layers: list[dict[str, Any]], recorded: Any = None) -> tuple[int, ...]:
+    """The sample shape a model built from ``layers`` takes: ``recorded`` (a run's
+    model.input_shape) when given, else (its first width-taking layer's in_field,) for a model
+    that takes flat rows."""
+    if recorded:
+        return tuple(int(n) for n in recorded)
+    return (input_width(layers),)
+
+
 def input_width(layers: list[dict[str, Any]]) -> int:
-    """The number of features a model built from ``layers`` takes (its first width-taking
-    layer's ``in_field``)."""
-    for spec in layers:
+    """The number of features a model built from ``layers`` takes when it takes flat rows (its
+    first width-taking layer's ``in_field``); a model that starts with a convolution or
+    pooling needs the recorded input shape (:func:`input_shape`) instead."""
+    for i, spec in enumerate(layers):
         entry = nn_tables.LAYERS.get(spec.get("type", ""))
-        if entry is not None and entry.in_field is not None:
+        if entry is None:
+            continue
+        if entry.ranks and 1 not in entry.ranks:
+            raise ConfigError(
+                f"the model starts with a {spec['type']} layer (model.layer[{i}]), which takes "
+                "samples shaped as model.input_shape rather than rows of a width; use the input "
+                "shape the run records (model.input_shape in its config.toml)."
+            )
+        if entry.in_field is not None:
             return int(spec[entry.in_field])
     raise ConfigError("the architecture has no layer that takes a width; retrain the run.")
 
@@ -503,6 +557,8 @@ def meta_for(cfg: dict[str, Any], data: Data, layers: list[dict[str, Any]]) -> d
         "target_names": data.target_names,
         "architecture": layers,
     }
+    if data.input_shape:
+        meta["input_shape"] = list(data.input_shape)
     if data.n_classes is not None:
         meta["n_classes"] = data.n_classes
     if data.scaler is not None and getattr(data.scaler, "mean_", None) is not None:
@@ -526,6 +582,9 @@ class Trained:
     layers: list[dict[str, Any]]
     weights: str
     data: Data | None = None
+    input_shape: tuple[int, ...] = ()
+    """The shape of one sample the model takes (flat models: (n_features,)); rows read from a
+    file are reshaped to it."""
 
 
 def load_trained(target: str, dataset: str | None = None, need_data: bool = True) -> Trained:
@@ -558,17 +617,30 @@ def load_trained(target: str, dataset: str | None = None, need_data: bool = True
     elif config_path is None and file_meta.get("dataset"):
         cfg["data"]["name"] = file_meta["dataset"]
     layers = meta.get("architecture") or file_meta.get("architecture")
+    recorded = meta.get("input_shape") or file_meta.get("input_shape")
+    if recorded:
+        cfg["model"]["input_shape"] = [int(n) for n in recorded]
     data = None
     if need_data or not layers:
-        data = load_data(cfg)
+        try:
+            data = load_data(cfg)
+        except ConfigError as err:
+            if not cfg["model"]["input_shape"] or dataset is None:
+                raise
+            fail(f"--dataset {dataset} does not fit the model: {err}")
         if not layers:
             layers = architecture(cfg, data)
-        n_in, n_out = input_width(layers), output_width(layers)
-        if n_in != data.n_features:
-            fail(
-                f"the model takes {n_in} features but dataset {data.name!r} has "
-                f"{data.n_features}; pass --dataset with a dataset of {n_in} features."
+        shape = input_shape(layers, cfg["model"]["input_shape"])
+        n_out = output_width(layers)
+        if shape != data.sample_shape:
+            want = math.prod(shape)
+            text = (
+                f"{want} features but dataset {data.name!r} has {data.n_features}"
+                if len(shape) == len(data.sample_shape) == 1
+                else f"samples of shape {_shape_text(shape)} but dataset {data.name!r} has "
+                f"{_shape_text(data.sample_shape)}"
             )
+            fail(f"the model takes {text}; pass --dataset with a dataset of {want} features.")
         if n_out != data.n_outputs:
             kind = "classes" if data.task == "classification" else "outputs"
             fail(
@@ -584,4 +656,5 @@ def load_trained(target: str, dataset: str | None = None, need_data: bool = True
             f"the weights in {weights} do not fit the model described by "
             f"{config_path or 'the file'}: {err}"
         )
-    return Trained(model, cfg, meta or file_meta, layers, str(weights), data)
+    shape = input_shape(layers, cfg["model"]["input_shape"])
+    return Trained(model, cfg, meta or file_meta, layers, str(weights), data, shape)

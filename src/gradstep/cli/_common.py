@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -194,6 +197,46 @@ def load_run_config(config_path: Path | None) -> tuple[dict[str, Any], dict[str,
     return cfg, meta
 
 
+_GLYPH = re.compile(r"Glyph (\d+) \(.*\) missing from font")
+
+
+@contextlib.contextmanager
+def tidy_warnings(stream: TextIO | None = None) -> Iterator[None]:
+    """Run a command without the warnings that are noise on a terminal: NumPy's floating-point
+    RuntimeWarnings (a diverging run is reported by the trainer's own check) are not shown, and
+    matplotlib's "Glyph ... missing from font" warnings become one note naming the characters.
+    Every other warning is shown as usual."""
+    import numpy as np
+
+    missing: list[str] = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.filterwarnings("ignore", r".* encountered in ", RuntimeWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            found = _GLYPH.search(str(message))
+            if found:
+                char = chr(int(found[1])) if int(found[1]) < 0x110000 else "?"
+                if char not in missing:
+                    missing.append(char)
+                return
+            shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        warnings.filterwarnings("always", r"Glyph \d+ .* missing from font")
+        try:
+            yield
+        finally:
+            if missing:
+                chars = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+                print(
+                    f"gradstep: note: the plotting font has no glyph for {chars}; those "
+                    "characters show as boxes in the pictures.",
+                    file=stream if stream is not None else sys.stderr,
+                    flush=True,
+                )
+
+
 def require_file(path: str, what: str) -> str:
     if not os.path.exists(path):
         fail(f"{what} {path} does not exist; check the path.")
@@ -215,4 +258,5 @@ __all__ = [
     "print_table",
     "require_file",
     "split_flags",
+    "tidy_warnings",
 ]

@@ -1,10 +1,12 @@
-"""``gradstep predict RUN_OR_CHECKPOINT --input FILE.csv|.npz [--output FILE.csv]``: the model's
-predictions for every row of a file: class and probabilities, or values."""
+"""``gradstep predict RUN_OR_CHECKPOINT --input FILE.csv|.tsv|.npz [--output FILE.csv]``: the
+model's predictions for every row of a file: class and probabilities, or values."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
 import os
 import sys
 from typing import Any
@@ -13,6 +15,12 @@ import numpy as np
 
 from . import _build as B
 from ._common import ArgParser, fail, require_file
+from ._inference import inference_config
+
+HEADER_RULE = (
+    "the first row is a header when it names the run's features (as the training file's header "
+    "did), or when it is not all numbers"
+)
 
 
 def _parser() -> ArgParser:
@@ -26,11 +34,18 @@ def _parser() -> ArgParser:
         "--input",
         required=True,
         metavar="FILE",
-        help="rows to predict: a CSV (header optional; extra columns such as the "
-        "label are dropped by name) or an NPZ with an array 'x'",
+        help="rows to predict: a CSV or TSV (" + HEADER_RULE + "; columns are matched to the "
+        "features by name, extra ones such as the label are dropped) or an NPZ with an array 'x'",
     )
     p.add_argument(
         "--output", metavar="FILE.csv", help="write the predictions here (default: standard output)"
+    )
+    p.add_argument(
+        "--data.delimiter",
+        dest="delimiter",
+        metavar="CHAR",
+        default="auto",
+        help="field separator of the input (default auto: a tab for .tsv, else a comma)",
     )
     p.add_argument(
         "--raw",
@@ -43,103 +58,126 @@ def _parser() -> ArgParser:
 def run(args: list[str]) -> int:
     opts = _parser().parse_args(args)
     require_file(opts.input, "--input")
+    if opts.output:
+        _check_output(opts.output, opts.input)
     trained = B.load_trained(opts.target, need_data=False)
     meta = trained.meta
-    n_features = B.input_width(trained.layers)
-    x = _read_inputs(opts.input, n_features, meta, trained.cfg)
+    shape = tuple(trained.input_shape) or (B.input_width(trained.layers),)
+    x = _read_inputs(opts.input, math.prod(shape), meta, trained.cfg, opts.delimiter)
     scaling = meta.get("standardize")
     if scaling and not opts.raw:
         x = (x - np.asarray(scaling["mean"])) / np.asarray(scaling["scale"])
     x = x.astype(np.float64 if trained.cfg["model"]["dtype"] == "float64" else np.float32)
-    trainer = B.trainer_for(_settled(trained), trained.model)
+    x = x.reshape(len(x), *shape)  # rows of flattened samples, as the model takes them
+    trainer = B.trainer_for(inference_config(trained), trained.model)
     out = trainer.predict(x)
     header, rows = _table(out, trained)
     if opts.output:
-        os.makedirs(os.path.dirname(os.path.abspath(opts.output)), exist_ok=True)
-        with open(opts.output, "w", newline="") as f:
-            _write(f, header, rows)
+        _write_file(opts.output, header, rows)
         print(f"wrote {len(rows)} predictions to {opts.output}")
     else:
         _write(sys.stdout, header, rows)
     return 0
 
 
-def _settled(trained: B.Trained) -> dict[str, Any]:
-    cfg = trained.cfg
-    if cfg["loss"]["name"] != "auto" and cfg["train"]["metrics"] != "auto":
-        return cfg
-    task = trained.meta.get("task", "classification")
-    n_out = B.output_width(trained.layers)
-    stub = B.Data(
-        name="input",
-        task=task,
-        train=[0],
-        val=None,
-        test=None,
-        n_features=0,
-        n_outputs=n_out,
-        n_classes=n_out if task == "classification" else None,
-    )
-    return B.settle(cfg, stub, training=False)
+def _check_output(output: str, source: str) -> None:
+    """Refuse an --output that would overwrite the input or cannot be a file."""
+    if os.path.isdir(output):
+        fail(f"--output {output} is a folder; pass a file name such as {output}/predictions.csv")
+    if os.path.exists(output) and os.path.samefile(output, source):
+        fail(f"--output {output} is the --input file; pass another file name")
+    parent = os.path.dirname(os.path.abspath(output))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        fail(f"--output {output}: {parent} is a file, not a folder; pass another path")
 
 
-def _read_inputs(path: str, n_features: int, meta: dict[str, Any], cfg: dict[str, Any]):
+def _read_inputs(
+    path: str, n_features: int, meta: dict[str, Any], cfg: dict[str, Any], delimiter: str
+) -> np.ndarray:
+    from ..config import ConfigError
+    from ._datafile import TEXT_SUFFIXES, align_features
+
     if path.lower().endswith(".npz"):
         from ..data.readers import read_npz
 
-        x = np.asarray(read_npz(path, y=None), dtype=np.float64)
-        x = x.reshape(len(x), -1)
+        raw = read_npz(path, y=None)
+        if raw.ndim == 0 or raw.dtype.kind not in "biuf":
+            fail(
+                f"--input {path}: array 'x' of shape {raw.shape} and dtype {raw.dtype} is not "
+                "rows of numbers; save one row of numbers per sample."
+            )
+        x = np.asarray(raw, dtype=np.float64).reshape(len(raw), -1)
         if x.shape[1] != n_features:
             fail(
                 f"--input {path}: array 'x' has {x.shape[1]} features per row but the model "
                 f"takes {n_features}."
             )
+        if not np.isfinite(x).all():
+            fail(f"--input {path} holds NaN or infinite values; remove or impute them.")
         return x
-    if not path.lower().endswith(".csv"):
-        fail(f"--input {path} must be a .csv or .npz file.")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not path.lower().endswith(TEXT_SUFFIXES):
+        fail(f"--input {path} must be a .csv, .tsv or .npz file.")
+    from ..data.readers import delimiter_for, read_csv_rows
+
+    try:
+        sep = delimiter_for(path, delimiter)
+    except ValueError:
+        fail(f"--data.delimiter must be auto, tab or one character such as ';', got {delimiter!r}")
+    rows, lines = read_csv_rows(path, sep)
     if not rows:
         fail(f"--input {path} has no rows.")
+    names = [str(n) for n in meta.get("feature_names") or []]
+    first = [c.strip() for c in rows[0]]
     header = None
-    if not _numeric(rows[0]):
-        header = [c.strip() for c in rows[0]]
-        rows = rows[1:]
+    if (names and set(names) <= set(first)) or not _numeric(first):
+        header = first
+        _check_header(header, path, lines[0])
+        rows, lines = rows[1:], lines[1:]
     if not rows:
         fail(f"--input {path} has a header but no data rows.")
-    width = len(rows[0])
-    keep = list(range(width))
-    names = meta.get("feature_names") or []
-    if header is not None and names and all(n in header for n in names):
+    keep = list(range(len(rows[0])))
+    if header is not None and names and set(names) <= set(header):
         keep = [header.index(n) for n in names]
-    elif width != n_features and header is not None:
+    elif header is not None and len(keep) != n_features:  # a labelled file: drop the target
         drop = {cfg["data"]["target"], "label", "target", "y", *meta.get("target_names", [])}
         keep = [i for i, h in enumerate(header) if h not in drop]
-    if len(keep) != n_features:
-        fail(
-            f"--input {path} has {len(keep)} feature columns but the model takes {n_features}; "
-            "pass one column per feature (a header with the feature names selects them)."
-        )
-    x = np.empty((len(rows), n_features), dtype=np.float64)
-    for r, row in enumerate(rows):
-        if len(row) != width:
-            fail(
-                f"--input {path} line {r + 1 + (header is not None)}: expected {width} fields, "
-                f"found {len(row)}."
-            )
+    x = np.empty((len(rows), len(keep)), dtype=np.float64)
+    for j, c in enumerate(keep):
+        cells = [row[c] for row in rows]
         try:
-            x[r] = [float(row[i]) for i in keep]
-        except ValueError:
-            fail(f"--input {path} line {r + 1 + (header is not None)}: a feature is not a number.")
+            x[:, j] = np.array(cells, dtype=np.float64)
+        except (ValueError, OverflowError):
+            r = next(i for i, cell in enumerate(cells) if not _numeric([cell]))
+            what = header[c] if header is not None else f"column {c + 1}"
+            fail(
+                f"--input {path} line {lines[r]}, column {what!r}: {cells[r].strip()[:40]!r} is "
+                "not a number; every feature must be numeric."
+            )
     if not np.isfinite(x).all():
-        fail(f"--input {path} holds NaN or infinite values; remove or impute them.")
-    return x
+        r = int(np.argwhere(~np.isfinite(x))[0][0])
+        fail(f"--input {path} line {lines[r]} holds NaN or an infinite value; remove or impute it.")
+    chosen = [header[c] for c in keep] if header is not None else None
+    try:
+        return align_features(x, chosen, names, n_features, f"--input {path}")
+    except ConfigError as err:
+        fail(str(err).rstrip("."))
+
+
+def _check_header(header: list[str], path: str, line: int) -> None:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            fail(
+                f"--input {path} line {line}: column {name!r} appears twice in the header; "
+                "rename one of them (features are matched by name)."
+            )
+        seen.add(name)
 
 
 def _numeric(row: list[str]) -> bool:
     try:
         [float(c) for c in row]
-    except ValueError:
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -166,3 +204,18 @@ def _write(stream: io.TextIOBase | Any, header: list[str], rows: list[list[Any]]
     w = csv.writer(stream, lineterminator="\n")
     w.writerow(header)
     w.writerows(rows)
+
+
+def _write_file(path: str, header: list[str], rows: list[list[Any]]) -> None:
+    """Write the predictions through a temporary file renamed over ``path``: an existing file
+    is replaced whole or not at all."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="") as f:
+            _write(f, header, rows)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)

@@ -243,7 +243,8 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
         state = load_checkpoint(run_dir / "state.safetensors")
         saved = state.metadata
         done = int(saved.get("epoch", 0)) if isinstance(saved, dict) else 0
-        if done >= cfg["train"]["epochs"]:
+        finished = (run_dir / "summary.json").is_file()  # else killed while finishing
+        if done >= cfg["train"]["epochs"] and (finished or done > cfg["train"]["epochs"]):
             fail(
                 f"--resume {run_dir}: the run already has {done} epochs; pass "
                 f"--train.epochs N with N > {done} to train further."
@@ -301,7 +302,7 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     save_weights(model.state_dict(), run_dir / "model.safetensors", metadata=weights_meta)
     summary = _summary(trainer, history, data, run_dir, seconds, cfg)
     on_disk = {**summary, "architecture": layers}  # evaluate / predict can rebuild the model
-    (run_dir / "summary.json").write_text(json.dumps(to_plain(on_disk), indent=2) + "\n")
+    _write_atomically(run_dir / "summary.json", json.dumps(to_plain(on_disk), indent=2) + "\n")
     _write_records(run_dir, trainer, recorders, data)
     if cfg["output"]["plot"]:
         _plot(run_dir, verbose)
@@ -327,6 +328,14 @@ def _per_process_warmup(cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     steps = round(sched["warmup_epochs"] * per_epoch)
     cfg["schedule"]["warmup_steps"] = int(min(steps, max(total - 1, 0)))
     return cfg
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside ``path`` and rename over it: summary.json marks a finished run, so it must
+    never be seen half-written."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _fit(trainer: Any, data: Any, cfg: dict, stops: list, verbose: int, resume: Any) -> Any:

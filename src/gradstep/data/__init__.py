@@ -1,17 +1,19 @@
 """Data in: datasets, the DataLoader, splits and scaling, file readers and built-in datasets."""
 
-from . import datasets
+from . import datasets, transforms
 from .dataset import (
     ConcatDataset,
     Dataset,
     Subset,
     TensorDataset,
+    TransformedDataset,
     check_finite,
     random_split,
 )
 from .idx import load_idx_pair, read_idx
 from .loader import DataLoader, default_collate
 from .readers import CSVData, DataFormatError, read_csv, read_npz
+from .sampler import DistributedSampler
 from .split import Standardizer, one_hot, split_indices, train_val_test_split
 
 __all__ = [
@@ -20,9 +22,11 @@ __all__ = [
     "DataFormatError",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "Standardizer",
     "Subset",
     "TensorDataset",
+    "TransformedDataset",
     "check_finite",
     "datasets",
     "default_collate",
@@ -34,4 +38,5 @@ __all__ = [
     "read_npz",
     "split_indices",
     "train_val_test_split",
+    "transforms",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "Dataset",
     "Subset",
     "TensorDataset",
+    "TransformedDataset",
     "check_finite",
     "random_split",
     "to_numpy",
@@ -266,6 +267,77 @@ class ConcatDataset(Dataset):
 
     def __repr__(self) -> str:
         return f"ConcatDataset({len(self.datasets)} datasets, {len(self)} samples)"
+
+
+class TransformedDataset(Dataset):
+    """``dataset`` with ``transform`` applied to each sample's input (its first field) every
+    time it is fetched, as torchvision datasets apply ``transform=``: augmentation.
+
+    A batch of a batch-indexable dataset is transformed in one vectorised call (a transform of
+    ``gs.data.transforms`` has ``batch``; a plain callable runs sample by sample). Random draws
+    come from the generator the DataLoader hands over before each batch (``set_rng``), seeded by
+    its seed, the epoch and the batch index: a rerun, or a run resumed at an epoch, gives the
+    same augmented batches. Fetched outside a loader, samples draw from a generator taken from
+    gradstep's global one (``gs.manual_seed``).
+
+    >>> train = TransformedDataset(TensorDataset(x, y), transforms.RandomShift(1))
+    >>> loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
+    """
+
+    def __init__(self, dataset: Dataset, transform: Any) -> None:
+        if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+            raise TypeError(
+                f"TransformedDataset needs a dataset (with __getitem__ and __len__), got "
+                f"{type(dataset).__name__}; wrap arrays in TensorDataset(x, y) first."
+            )
+        if not callable(transform):
+            raise TypeError(
+                f"transform must be callable (e.g. transforms.RandomShift(1)), got {transform!r}."
+            )
+        self.dataset = dataset
+        self.transform = transform
+        self._rng: np.random.Generator | None = None
+
+    @property
+    def batch_indexing(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.dataset, "batch_indexing", False))
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """The generator the next samples draw from (the DataLoader calls this per batch)."""
+        self._rng = rng
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            from ..random import get_generator
+
+            self._rng = np.random.default_rng(int(get_generator().integers(2**63)))
+        return self._rng
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: Any) -> Any:
+        from .transforms import apply_sample
+
+        idx = _as_index(index, len(self))
+        if not isinstance(idx, int):
+            _require_batch_indexing(self)
+            if isinstance(idx, slice):
+                idx = np.arange(len(self))[idx]
+            return self._batch(np.where(idx < 0, idx + len(self), idx))
+        sample = self.dataset[idx]
+        if isinstance(sample, tuple | list):
+            return (apply_sample(self.transform, sample[0], self._generator()), *sample[1:])
+        return apply_sample(self.transform, sample, self._generator())
+
+    def _batch(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        from .transforms import apply_batch
+
+        x, *rest = _fetch(self.dataset, idx)
+        return (apply_batch(self.transform, x, self._generator()), *rest)
+
+    def __repr__(self) -> str:
+        return f"TransformedDataset({self.dataset!r}, {self.transform!r})"
 
 
 def _require_batch_indexing(dataset: Dataset) -> None:

@@ -6,6 +6,7 @@ import gzip
 import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def _read_maybe_gzip(path: str) -> tuple[bytes, str]:
         return raw, ""
     try:
         return gzip.decompress(raw), " of the decompressed data"
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, zlib.error) as err:
         raise DataFormatError(f"{path}: the gzip stream is damaged or truncated ({err}).") from err
 
 
@@ -62,6 +63,11 @@ def read_idx(path: PathLike) -> np.ndarray:
         )
     shape = struct.unpack(f">{ndim}I", data[4:start])
     dtype = np.dtype(_IDX_TYPES[code])
+    if math.prod(d for d in shape if d) * dtype.itemsize > np.iinfo(np.intp).max:
+        raise DataFormatError(
+            f"{spath} byte offset 4{note}: shape {shape} is larger than any array can be; "
+            "this is not a valid IDX file."
+        )
     expected = math.prod(shape) * dtype.itemsize
     found = len(data) - start
     if found != expected:

@@ -1,13 +1,17 @@
 """Readers for data files users bring: CSV tables and NPZ archives (IDX lives in ``idx.py``).
 
 Every malformed file raises one DataFormatError that names the file and the line (CSV), key (NPZ)
-or byte offset (IDX) at fault. Nothing is ever unpickled.
+or byte offset (IDX) at fault. Nothing is ever unpickled, and no size a file declares is
+allocated before the bytes that fill it are there.
 """
 
 from __future__ import annotations
 
 import csv
+import lzma
+import math
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -18,13 +22,31 @@ import numpy as np
 
 from .dataset import TensorDataset
 
-__all__ = ["CSVData", "DataFormatError", "read_csv", "read_npz"]
+__all__ = [
+    "CSVData",
+    "DataFormatError",
+    "delimiter_for",
+    "read_csv",
+    "read_csv_rows",
+    "read_npz",
+]
 
 PathLike = str | os.PathLike
 
 
 class DataFormatError(ValueError):
-    """A data file is malformed; the message names the file and where."""
+    """A data file is malformed; the message names the file and where, then the fix.
+
+    ``problem`` is the message without its fix and ``option`` the reader argument the fix is
+    about ("task", "classes", "target", "delimiter"; None when the fix is in the file), so that
+    a front end such as the command line can name its own spelling of the fix.
+    """
+
+    def __init__(self, problem: str, fix: str = "", option: str | None = None) -> None:
+        self.problem = problem.rstrip(".")
+        self.fix = fix
+        self.option = option
+        super().__init__(f"{self.problem}; {fix}." if fix else f"{self.problem}.")
 
 
 # -- CSV ---------------------------------------------------------------------------------------
@@ -36,7 +58,8 @@ class CSVData:
 
     ``y`` is int64 class ids for classification and float32 ``(n, n_targets)`` for regression.
     ``classes[i]`` is the original label of class id ``i`` when labels were mapped from strings
-    (or through ``classes=``), else None.
+    (or through ``classes=``), else None. ``lines[i]`` is the line of the file row ``i`` came
+    from.
     """
 
     x: np.ndarray
@@ -46,6 +69,7 @@ class CSVData:
     task: str
     classes: list[str] | None
     path: str
+    lines: list[int] | None = None
 
     @property
     def n_classes(self) -> int | None:
@@ -64,158 +88,256 @@ class CSVData:
         return iter((self.x, self.y))
 
 
-def _column(name: str | int, header: list[str] | None, width: int, path: str) -> int:
-    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
-        if not -width <= name < width:
-            raise DataFormatError(
-                f"{path}: target column index {name} is out of range for {width} columns."
-            )
-        return int(name) % width
-    if header is None:
+def delimiter_for(path: PathLike, delimiter: str | None = None) -> str:
+    """The field delimiter of a text table: ``delimiter`` when given ("tab" and a typed ``\\t``
+    mean a tab), else a tab for ``.tsv`` / ``.tab`` files and a comma otherwise.
+
+    >>> delimiter_for("data.tsv"), delimiter_for("data.csv", ";")
+    ('\\t', ';')
+    """
+    if delimiter is None or delimiter == "auto":
+        ext = os.path.splitext(os.fspath(path))[1].lower()
+        return "\t" if ext in (".tsv", ".tab") else ","
+    text = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter)
+    if len(text) != 1 or text in '\r\n"':
         raise ValueError(
-            f"target must be a column index when header=False, got {name!r}; pass e.g. target=-1."
+            f"delimiter must be one character other than a quote or a line break (or 'tab'), "
+            f"got {delimiter!r}."
         )
-    if header.count(name) != 1:
-        problem = "is missing from" if name not in header else "appears twice in"
-        raise DataFormatError(
-            f"{path} line 1: target column {name!r} {problem} the header {header}; "
-            "pass target= one of the column names or an index."
-        )
-    return header.index(name)
+    return text
 
 
 def _not_utf8(path: str) -> DataFormatError:
     """Locate the first byte that is not UTF-8 (the text reader decodes ahead in chunks)."""
     with open(path, "rb") as handle:
         raw = handle.read()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return DataFormatError(
+            f"{path}: the file is UTF-16 text (it starts with a UTF-16 byte-order mark)",
+            "save it as UTF-8",
+        )
     try:
         raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         return DataFormatError(
-            f"{path} line {line} (byte offset {err.start}): not UTF-8 text ({err.reason}); "
-            "save the file as UTF-8."
+            f"{path} line {line} (byte offset {err.start}): not UTF-8 text ({err.reason})",
+            "save the file as UTF-8",
         )
-    return DataFormatError(f"{path}: not UTF-8 text; save the file as UTF-8.")
+    return DataFormatError(f"{path}: not UTF-8 text", "save the file as UTF-8")
 
 
-def _read_rows(path: str, delimiter: str, header: bool) -> tuple[list[str] | None, list, list]:
+def read_csv_rows(
+    path: PathLike, delimiter: str | None = None
+) -> tuple[list[list[str]], list[int]]:
+    """The non-blank rows of a CSV file as text cells, with the line each starts on; every row
+    must have as many fields as the first. The first row is returned like any other (whether it
+    is a header is the caller's decision).
+
+    >>> rows, lines = read_csv_rows("new.csv")
+    """
+    spath = os.fspath(path)
+    sep = delimiter_for(spath, delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
-    names: list[str] | None = None
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
+    with open(spath, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        start = 1
         try:
             for row in reader:
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if header and names is None:
-                    names = [cell.strip() for cell in row]
-                    continue
-                width = len(names) if names is not None else len(rows[0]) if rows else len(row)
-                if len(row) != width:
-                    raise DataFormatError(
-                        f"{path} line {reader.line_num}: expected {width} fields, found "
-                        f"{len(row)}; every row needs one value per column."
-                    )
-                rows.append(row)
-                lines.append(reader.line_num)
+                if row and any(cell.strip() for cell in row):
+                    if rows and len(row) != len(rows[0]):
+                        raise DataFormatError(
+                            f"{spath} line {start}: expected {len(rows[0])} fields, found "
+                            f"{len(row)}",
+                            "every row needs one value per column",
+                        )
+                    rows.append(row)
+                    lines.append(start)
+                start = reader.line_num + 1
         except csv.Error as err:
-            raise DataFormatError(f"{path} line {reader.line_num}: {err}.") from err
-        except UnicodeDecodeError as err:
-            raise _not_utf8(path) from err
-    if not rows:
-        raise DataFormatError(f"{path}: the file has no data rows.")
-    return names, rows, lines
+            raise DataFormatError(f"{spath} line {reader.line_num}: {err}") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(spath) from None
+    return rows, lines
 
 
-def _parse_numbers(
-    cells: np.ndarray, names: list[str], lines: list[int], path: str, what: str
-) -> np.ndarray:
-    """Parse a 2-D array of strings as float64, pointing at the first bad cell on failure."""
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is not None:
-        bad = ~np.isfinite(values)
-        if not bad.any():
-            return values
-        r, c = np.argwhere(bad)[0]
-        raise DataFormatError(
-            f"{path} line {lines[r]}, column {names[c]!r}: {what} {str(cells[r, c])!r} is not "
-            "finite; remove or impute missing values before loading."
-        )
-    for c in range(cells.shape[1]):
+def _one_column_hint(cells: Sequence[str], sep: str) -> tuple[str, str | None]:
+    """A fix for a table read as one column: the delimiter its text seems to use."""
+    text = "".join(cells)
+    for guess, shown in ((";", "';'"), ("\t", "'tab'"), ("|", "'|'"), (",", "','")):
+        if guess != sep and guess in text:
+            return f"the file seems to be separated by {shown}; pass delimiter={shown}", "delimiter"
+    return "", None
+
+
+def _check_header(names: list[str], path: str, line: int) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataFormatError(
+                f"{path} line {line}: column {_short(name)} appears twice in the header",
+                "rename one of them (columns are matched by name)",
+            )
+        seen.add(name)
+
+
+def _column(name: str | int, header: list[str] | None, width: int, path: str, line: int = 1) -> int:
+    if isinstance(name, str) and (header is None or name not in header):
         try:
-            cells[:, c].astype(np.float64)
+            name = int(name.strip())  # "-1": an index, unless a column has that name
         except ValueError:
-            for r, cell in enumerate(cells[:, c]):
-                try:
-                    float(cell)
-                except ValueError:
-                    kind = "empty cell" if not cell.strip() else f"cell {str(cell)!r}"
-                    raise DataFormatError(
-                        f"{path} line {lines[r]}, column {names[c]!r}: {kind} is not a number; "
-                        f"{what}s must be numeric."
-                    ) from None
-    raise AssertionError("unreachable")  # pragma: no cover
+            pass
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        if not -width <= name < width:
+            raise DataFormatError(
+                f"{path}: target column index {name} is out of range for {width} columns",
+                f"pass an index from {-width} to {width - 1}",
+                "target",
+            )
+        return int(name) % width
+    if header is None:
+        raise ValueError(
+            f"target must be a column index when header=False, got {name!r}; pass e.g. target=-1."
+        )
+    if name not in header:
+        raise DataFormatError(
+            f"{path} line {line}: target column {_short(name)} is missing from the header "
+            f"{_listed(header)}",
+            "pass target= one of the column names or an index",
+            "target",
+        )
+    return header.index(name)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _numbers(
+    cells: Sequence[str], name: str, lines: list[int], path: str, what: str, integers: bool = False
+) -> np.ndarray:
+    """One column of text as float64, pointing at the first bad cell on failure; values that
+    float32 cannot hold are refused unless the column is read as ``integers`` (class ids)."""
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except (ValueError, OverflowError):
+        for r, cell in enumerate(cells):
+            try:
+                float(cell)
+            except (ValueError, OverflowError):
+                kind = "empty cell" if not cell.strip() else f"cell {_short(cell)}"
+                raise DataFormatError(
+                    f"{path} line {lines[r]}, column {_short(name)}: {kind} is not a number",
+                    f"{what}s must be numeric",
+                ) from None
+        raise  # pragma: no cover - numpy refused a column Python parses
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        r = int(bad[0])
+        raise DataFormatError(
+            f"{path} line {lines[r]}, column {_short(name)}: {what} {_short(cells[r])} is not "
+            "finite",
+            "remove or impute missing values before loading",
+        )
+    big = np.flatnonzero(np.abs(values) > _FLOAT32_MAX)
+    if big.size and not integers:
+        r = int(big[0])
+        raise DataFormatError(
+            f"{path} line {lines[r]}, column {_short(name)}: {what} {_short(cells[r])} is beyond "
+            "the float32 range (±3.4e38) the values are kept in",
+            "rescale the column",
+        )
+    return values
+
+
+def _listed(names: Sequence[str], limit: int = 8) -> str:
+    """Names for a message: the first few, quoted and cut, then how many more."""
+    shown = ", ".join(_short(n) for n in names[:limit])
+    return f"[{shown}{f', ... ({len(names) - limit} more)' if len(names) > limit else ''}]"
+
+
+def _short(cell: str, limit: int = 40) -> str:
+    """A cell for a message: quoted, and cut when long."""
+    text = cell.strip()
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _classes_from(
-    raw: np.ndarray,
+    cells: Sequence[str],
     task: str | None,
     classes: Sequence[str] | None,
-    lines: list,
+    lines: list[int],
     path: str,
     col: str,
 ) -> tuple[np.ndarray, str, list[str] | None]:
     """Turn the target column into class ids or regression values."""
-    stripped = np.char.strip(raw)
-    empty = np.flatnonzero(np.char.str_len(stripped) == 0)
-    if empty.size:
-        raise DataFormatError(
-            f"{path} line {lines[empty[0]]}, column {col!r}: empty cell; every row needs a target."
-        )
+    stripped = [c.strip() for c in cells]
+    for r, cell in enumerate(stripped):
+        if not cell:
+            raise DataFormatError(
+                f"{path} line {lines[r]}, column {_short(col)}: empty cell",
+                "every row needs a target",
+            )
     if classes is not None:
         if task == "regression":
             raise ValueError("classes= only applies to classification; drop it or task=.")
         lookup = {str(c): i for i, c in enumerate(classes)}
-        ids = np.empty(raw.shape[0], dtype=np.int64)
+        ids = np.empty(len(stripped), dtype=np.int64)
         for r, cell in enumerate(stripped):
             if cell not in lookup:
                 raise DataFormatError(
-                    f"{path} line {lines[r]}, column {col!r}: label {str(cell)!r} is not one of "
-                    f"classes={list(lookup)}."
+                    f"{path} line {lines[r]}, column {_short(col)}: label {_short(cell)} is not "
+                    f"one of the classes {_listed(list(lookup))}",
+                    "pass classes= with every label",
+                    "classes",
                 )
             ids[r] = lookup[cell]
         return ids, "classification", [str(c) for c in classes]
     try:
-        values = stripped.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is None:
+        values = np.array(stripped, dtype=np.float64)
+    except (ValueError, OverflowError):
         if task == "regression":
-            _parse_numbers(stripped[:, None], [col], lines, path, "target")
-        names, ids = np.unique(stripped, return_inverse=True)
-        return ids.astype(np.int64), "classification", [str(n) for n in names]
-    _parse_numbers(stripped[:, None], [col], lines, path, "target")
+            _numbers(stripped, col, lines, path, "target")
+        names = sorted(set(stripped))
+        index = {n: i for i, n in enumerate(names)}
+        return np.array([index[c] for c in stripped], dtype=np.int64), "classification", names
+    _numbers(stripped, col, lines, path, "target", integers=True)
     integral = bool(np.all(values == np.round(values)))
+    if task is None and integral and values.size and values.max() >= max(len(values), 2):
+        raise DataFormatError(
+            f"{path} column {_short(col)}: the target holds integers up to {values.max():.6g} in "
+            f"{len(values)} rows, more classes than rows; it looks like a quantity",
+            "pass task='regression' for a quantity, or task='classification' for class ids",
+            "task",
+        )
     if task is None:
         task = "classification" if integral else "regression"
     if task == "regression":
+        _numbers(stripped, col, lines, path, "target")  # within float32's range
         return values.astype(np.float32), task, None
     if not integral:
         r = int(np.argmax(values != np.round(values)))
         raise DataFormatError(
-            f"{path} line {lines[r]}, column {col!r}: class label {str(stripped[r])!r} is not an "
-            "integer; pass task='regression' for continuous targets."
+            f"{path} line {lines[r]}, column {_short(col)}: class label {_short(stripped[r])} is "
+            "not an integer",
+            "pass task='regression' for continuous targets",
+            "task",
+        )
+    if values.max() >= 2**31:
+        r = int(np.argmax(values))
+        raise DataFormatError(
+            f"{path} line {lines[r]}, column {_short(col)}: class label {_short(stripped[r])} is "
+            "too large to be a class id",
+            "pass task='regression' for a quantity",
+            "task",
         )
     if values.min() < 0:
         r = int(np.argmin(values))
         raise DataFormatError(
-            f"{path} line {lines[r]}, column {col!r}: class label {str(stripped[r])!r} is "
-            "negative; pass classes=[...] to map labels to class ids."
+            f"{path} line {lines[r]}, column {_short(col)}: class label {_short(stripped[r])} is "
+            "negative",
+            "pass classes=[...] to map labels to class ids, or task='regression' for a quantity",
+            "task",
         )
     return values.astype(np.int64), task, None
 
@@ -225,88 +347,185 @@ def read_csv(
     target: str | int | Sequence[str | int] = "label",
     task: str | None = None,
     header: bool = True,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     classes: Sequence[str] | None = None,
 ) -> CSVData:
     """Read a numeric CSV table into features ``x`` (float32) and a target ``y``.
 
-    ``target`` names the target column (or an index; several columns for multi-output
-    regression); every other column is a feature. ``task=None`` picks classification when the
-    target holds integers or strings, regression otherwise. String labels become class ids in
-    sorted order; pass ``classes=[...]`` to fix the mapping across files. Returns a CSVData,
-    which unpacks as ``x, y = read_csv(...)``.
+    ``target`` names the target column (or an index, also as text such as "-1" when no column
+    has that name; several columns for multi-output regression); every other column is a
+    feature. Column names must be unique. ``task=None`` picks classification when the target
+    holds class ids (integers 0, 1, ...) or strings, regression for other numbers. String
+    labels become class ids in sorted order; pass ``classes=[...]`` to fix the mapping across
+    files. ``delimiter=None`` reads ``.tsv`` / ``.tab`` files as tab-separated, others as
+    comma-separated. Returns a CSVData, which unpacks as ``x, y = read_csv(...)``.
+
+    >>> x, y = read_csv("iris.csv", target="species")
     """
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}.")
     spath = os.fspath(path)
-    names, rows, lines = _read_rows(spath, delimiter, header)
+    sep = delimiter_for(spath, delimiter)
+    rows, lines = read_csv_rows(spath, sep)
+    names: list[str] | None = None
+    header_line = lines[0] if lines else 1
+    if header and rows:
+        names = [cell.strip() for cell in rows[0]]
+        _check_header(names, spath, lines[0])
+        rows, lines = rows[1:], lines[1:]
+    if not rows:
+        raise DataFormatError(f"{spath}: the file has no data rows")
     width = len(rows[0])
     column_names = names if names is not None else [f"column_{i}" for i in range(width)]
     targets = list(target) if isinstance(target, (list, tuple)) else [target]
-    cols = [_column(t, names, width, spath) for t in targets]
+    try:
+        cols = [_column(t, names, width, spath, header_line) for t in targets]
+    except DataFormatError as err:
+        if width == 1:
+            fix, option = _one_column_hint(names or rows[0], sep)
+            if option:
+                raise DataFormatError(err.problem, fix, option) from None
+        raise
     if len(set(cols)) != len(cols):
         raise ValueError(f"target lists the same column twice: {targets}.")
     if len(cols) > 1 and task == "classification":
         raise ValueError("several target columns need task='regression' (or None).")
     if width - len(cols) < 1:
-        raise DataFormatError(f"{spath}: no feature columns remain besides the target.")
-    cells = np.array(rows, dtype=str)
+        fix, option = _one_column_hint(names or rows[0], sep)
+        raise DataFormatError(f"{spath}: no feature columns remain besides the target", fix, option)
+    columns = list(zip(*rows))
     keep = [c for c in range(width) if c not in cols]
     feature_names = [column_names[c] for c in keep]
-    x = _parse_numbers(cells[:, keep], feature_names, lines, spath, "feature").astype(np.float32)
+    x = np.empty((len(rows), len(keep)), dtype=np.float32)
+    for j, c in enumerate(keep):
+        x[:, j] = _numbers(columns[c], column_names[c], lines, spath, "feature")
     target_names = [column_names[c] for c in cols]
     if len(cols) > 1:
-        y = _parse_numbers(np.char.strip(cells[:, cols]), target_names, lines, spath, "target")
-        return CSVData(
-            x, y.astype(np.float32), feature_names, target_names, "regression", None, spath
+        y = np.stack(
+            [_numbers(columns[c], column_names[c], lines, spath, "target") for c in cols], axis=1
         )
-    y, task, labels = _classes_from(cells[:, cols[0]], task, classes, lines, spath, target_names[0])
+        return CSVData(
+            x, y.astype(np.float32), feature_names, target_names, "regression", None, spath, lines
+        )
+    y, task, labels = _classes_from(columns[cols[0]], task, classes, lines, spath, target_names[0])
     if task == "regression":
         y = y.reshape(-1, 1)
-    return CSVData(x, y, feature_names, target_names, task, labels, spath)
+    return CSVData(x, y, feature_names, target_names, task, labels, spath, lines)
 
 
 # -- NPZ ---------------------------------------------------------------------------------------
 
+_ZIP_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,  # a compression method zipfile lacks
+    RuntimeError,  # an encrypted member
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+)
+_NPY_MAGIC = b"\x93NUMPY"
 
-_NPZ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error)
+
+def _npy_member(archive: zipfile.ZipFile, key: str, path: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the member's size before any of the
+    array is allocated; object arrays are refused (they would need unpickling)."""
+    info = archive.getinfo(f"{key}.npy")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise DataFormatError(
+                f"{path}: array {key!r} is in .npy format {version[0]}.{version[1]}, which this "
+                "reader does not take",
+                "save it again with np.savez",
+            )
+        if dtype.hasobject or dtype.itemsize == 0 or dtype.kind == "V":
+            raise DataFormatError(
+                f"{path}: array {key!r} has dtype {_reason(str(dtype))}, not plain numbers or "
+                "text (object arrays would need unpickling, which is never done)",
+                "save numeric arrays (e.g. x.astype(np.float32))",
+            )
+        if any(d < 0 for d in shape):
+            raise DataFormatError(f"{path}: array {key!r} declares a negative shape {shape}")
+        needed = math.prod(shape) * dtype.itemsize
+        held = info.file_size - member.tell()
+        if needed != held:
+            raise DataFormatError(
+                f"{path}: array {key!r} declares shape {shape} of {dtype}, {needed} bytes, but "
+                f"the archive holds {held} bytes for it (damaged or truncated)",
+                "save the file again",
+            )
+        data = member.read(needed)  # grows with the bytes that are really there
+    if len(data) != needed:
+        raise DataFormatError(
+            f"{path}: array {key!r} is truncated ({len(data)} of {needed} bytes)",
+            "save the file again",
+        )
+    flat = np.frombuffer(data, dtype=dtype, count=needed // dtype.itemsize)
+    out = flat.reshape(shape, order="F" if fortran else "C")
+    return out.astype(dtype.newbyteorder("="), copy=True)
 
 
 def read_npz(path: PathLike, x: str = "x", y: str | None = "y") -> Any:
     """Read arrays ``x`` and ``y`` from an ``.npz`` archive (never unpickling) as ``(x, y)``.
 
-    With ``y=None`` only the ``x`` array is returned. Arrays come back as stored.
+    With ``y=None`` only the ``x`` array is returned. Arrays come back as stored (in native
+    byte order).
+
+    >>> x, y = read_npz("data.npz")
     """
     spath = os.fspath(path)
-    try:
-        archive = np.load(spath, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except _NPZ_ERRORS as err:
-        raise DataFormatError(f"{spath}: not a readable .npz archive (NumPy says: {err}).") from err
-    if not isinstance(archive, np.lib.npyio.NpzFile):
+    with open(spath, "rb") as handle:
+        start = handle.read(len(_NPY_MAGIC))
+    if start == _NPY_MAGIC:
         raise DataFormatError(
-            f"{spath}: holds a single .npy array, not an .npz archive of x and y."
+            f"{spath}: holds a single .npy array, not an .npz archive of x and y",
+            "save both with np.savez(path, x=x, y=y)",
         )
+    try:
+        archive = zipfile.ZipFile(spath)
+    except _ZIP_ERRORS as err:
+        raise DataFormatError(
+            f"{spath}: not a readable .npz archive ({_reason(err)})",
+            "save the arrays with np.savez(path, x=x, y=y)",
+        ) from None
     with archive:
+        files = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
         wanted = [x] if y is None else [x, y]
-        missing = [k for k in wanted if k not in archive.files]
+        missing = [k for k in wanted if k not in files]
         if missing:
             raise DataFormatError(
-                f"{spath}: no array named {missing[0]!r}; the archive holds {archive.files}. "
-                "Pass x= and y= with those names."
+                f"{spath}: no array named {missing[0]!r}; the archive holds {_listed(files)}",
+                "pass x= and y= with those names",
             )
         out = []
         for key in wanted:
             try:
-                out.append(archive[key])
-            except _NPZ_ERRORS as err:
-                raise DataFormatError(f"{spath}: array {key!r} cannot be read ({err}).") from err
+                out.append(_npy_member(archive, key, spath))
+            except DataFormatError:
+                raise
+            except _ZIP_ERRORS as err:
+                raise DataFormatError(
+                    f"{spath}: array {key!r} cannot be read ({_reason(err)})",
+                    "save the file again",
+                ) from None
     if y is None:
         return out[0]
     if out[0].ndim == 0 or out[1].ndim == 0 or out[0].shape[0] != out[1].shape[0]:
         raise DataFormatError(
-            f"{spath}: {x!r} has shape {out[0].shape} and {y!r} has shape {out[1].shape}; "
-            "they need the same number of samples along axis 0."
+            f"{spath}: {x!r} has shape {out[0].shape} and {y!r} has shape {out[1].shape}",
+            "they need the same number of samples along axis 0",
         )
     return out[0], out[1]
+
+
+def _reason(err: BaseException) -> str:
+    """An exception as a short phrase for a message (one line)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 160 else text[:159] + "…"

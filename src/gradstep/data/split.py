@@ -8,7 +8,17 @@ import numpy as np
 
 from .dataset import check_finite, to_numpy
 
-__all__ = ["Standardizer", "one_hot", "split_indices", "train_val_test_split"]
+__all__ = ["SplitError", "Standardizer", "one_hot", "split_indices", "train_val_test_split"]
+
+
+class SplitError(ValueError):
+    """A train/val/test split that cannot be made. ``option`` says what would fix it:
+    "fractions" (smaller val/test shares) or "stratify" (classes too small to stratify), so
+    that a front end such as the command line can name its own spelling of the fix."""
+
+    def __init__(self, message: str, option: str) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 def _count(fraction: float, n: int, name: str) -> int:
@@ -24,9 +34,10 @@ def _allocate(total: int, ideal: np.ndarray, capacity: np.ndarray) -> np.ndarray
     while counts.sum() < total:
         room = order[counts[order] < capacity[order]]
         if room.size == 0:
-            raise ValueError(
+            raise SplitError(
                 "the classes are too small for a stratified split of this size; "
-                "pass smaller val/test fractions or stratify=False."
+                "pass smaller val/test fractions or stratify=False.",
+                "stratify",
             )
         room = room[: total - counts.sum()]
         counts[room] += 1
@@ -49,9 +60,10 @@ def split_indices(
     """
     n_val, n_test = _count(val, n, "val"), _count(test, n, "test")
     if n - n_val - n_test < 1:
-        raise ValueError(
+        raise SplitError(
             f"val={val} and test={test} leave no training samples out of {n}; "
-            "pass smaller fractions."
+            "pass smaller fractions.",
+            "fractions",
         )
     rng = np.random.default_rng(seed)
     if not stratify:
@@ -106,16 +118,27 @@ def train_val_test_split(
 
 
 class Standardizer:
-    """Per-feature standardisation ``(x − mean_) / scale_``, like scikit-learn's StandardScaler.
+    """Per-feature standardisation ``(x − mean_) / scale_``, like scikit-learn's StandardScaler,
+    with a floor on the scale.
 
     Fit on the training part only, then transform every part with those statistics. Statistics
-    are taken over axis 0 in float64; zero-variance features get ``scale_ = 1``. Floating inputs
-    keep their dtype, integer inputs become float32.
+    are taken over axis 0 in float64. ``scale_`` is the standard deviation, but at least
+    ``min_scale`` times the feature's range (max − min) in the fitted data: an almost constant
+    feature (a pixel lit in one image of a thousand, std ≈ 0.03 of its range) would otherwise
+    reach ±30 after scaling; with the default 0.1 no fitted value lies more than 10 scales
+    from the mean, and ordinary features (whose range is a few standard deviations) are left
+    alone. ``min_scale=0`` gives StandardScaler's scale exactly; constant features get
+    ``scale_ = 1``. Floating inputs keep their dtype, integer inputs become float32.
+
+    >>> Standardizer().fit(x_train).transform(x_test)
     """
 
-    def __init__(self, with_mean: bool = True, with_std: bool = True) -> None:
+    def __init__(self, with_mean: bool = True, with_std: bool = True, min_scale: float = 0.1):
+        if isinstance(min_scale, bool) or not 0.0 <= float(min_scale) <= 1.0:
+            raise ValueError(f"min_scale must be a fraction in [0, 1], got {min_scale!r}.")
         self.with_mean = with_mean
         self.with_std = with_std
+        self.min_scale = float(min_scale)
         self.mean_: np.ndarray | None = None
         self.var_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
@@ -129,7 +152,7 @@ class Standardizer:
         data = arr.astype(np.float64, copy=False)
         mean = data.mean(axis=0)
         var = data.var(axis=0)
-        scale = np.sqrt(var)
+        scale = np.maximum(np.sqrt(var), self.min_scale * (data.max(axis=0) - data.min(axis=0)))
         tiny = 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
         scale = np.where(scale <= tiny, 1.0, scale)
         self.mean_ = mean if self.with_mean else np.zeros_like(mean)

@@ -160,8 +160,16 @@ class CSVLogger(Callback):
         exists = os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         if (self.append or resumed) and exists:
             with open(self.filename, newline="") as f:
-                header = next(csv.reader(f, delimiter=self.separator), None)
+                rows = list(csv.reader(f, delimiter=self.separator))
+            header = rows[0] if rows else None
             self._keys = header[1:] if header else None
+            if resumed:  # rows of epochs the resumed state has not seen (killed after the row)
+                kept = [r for r in rows[1:] if r and _epoch_of(r[0]) < self.trainer.epoch]
+                if len(kept) != len(rows) - 1:  # rewritten beside, then renamed over it
+                    tmp = f"{self.filename}.{os.getpid()}.tmp"
+                    with open(tmp, "w", newline="") as f:
+                        csv.writer(f, delimiter=self.separator).writerows([header, *kept])
+                    os.replace(tmp, self.filename)
         else:
             self._keys = None
             os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)
@@ -334,6 +342,13 @@ def _fmt(v: Any) -> Any:
     if isinstance(v, float | np.floating):
         return repr(float(v))
     return v
+
+
+def _epoch_of(cell: str) -> float:
+    try:
+        return int(cell)
+    except ValueError:
+        return float("inf")  # a torn last line: dropped
 
 
 def improvement_sign(monitor: str, mode: str) -> int:

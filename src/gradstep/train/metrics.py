@@ -1,6 +1,7 @@
 """Metrics on NumPy arrays, whole-array and streaming (accumulated batch by batch).
 
-Classification: accuracy, top-k accuracy, confusion matrix, macro precision / recall / F1.
+Classification: accuracy, top-k accuracy, confusion matrix, precision / recall / F1 per class and
+macro-averaged (scikit-learn's definitions, zero_division included).
 Regression: MSE, MAE, R². No per-sample Python objects: every update is a few vectorised calls.
 """
 
@@ -71,17 +72,49 @@ def confusion_matrix(
     )
 
 
-def precision_recall_f1(cm: np.ndarray) -> tuple[float, float, float]:
-    """Macro-averaged precision, recall and F1 from a confusion matrix (classes with no
-    predictions or no samples count as 0, as scikit-learn's zero_division=0)."""
-    tp = np.diag(cm).astype(np.float64)
-    pred = cm.sum(axis=0)
-    true = cm.sum(axis=1)
+def per_class_scores(cm: np.ndarray, zero_division: float = 0.0) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, F1 and support from a confusion matrix, as scikit-learn's
+    ``precision_recall_fscore_support(average=None)``: a ratio whose denominator is 0 (a class
+    never predicted, or with no samples) is ``zero_division`` (0.0, 1.0 or nan).
+    ``present`` marks the classes that occur among the true or the predicted labels.
+
+    >>> per_class_scores(np.array([[2, 0], [1, 1]]))["recall"]
+    array([1. , 0.5])
+    """
+    counts = np.asarray(cm, dtype=np.float64)
+    tp = np.diag(counts)
+    predicted = counts.sum(axis=0)
+    true = counts.sum(axis=1)
+    both = 2 * tp + (predicted - tp) + (true - tp)
     with np.errstate(divide="ignore", invalid="ignore"):
-        prec = np.where(pred > 0, tp / np.maximum(pred, 1), 0.0)
-        rec = np.where(true > 0, tp / np.maximum(true, 1), 0.0)
-        f1 = np.where(prec + rec > 0, 2 * prec * rec / np.where(prec + rec > 0, prec + rec, 1), 0.0)
-    return float(prec.mean()), float(rec.mean()), float(f1.mean())
+        precision = np.where(predicted > 0, tp / predicted, zero_division)
+        recall = np.where(true > 0, tp / true, zero_division)
+        f1 = np.where(both > 0, 2 * tp / both, zero_division)
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "support": true,
+        "present": (predicted > 0) | (true > 0),
+    }
+
+
+def precision_recall_f1(cm: np.ndarray, zero_division: float = 0.0) -> tuple[float, float, float]:
+    """Macro-averaged precision, recall and F1 from a confusion matrix, as scikit-learn's
+    ``average="macro"``: the mean over the classes that occur among the true or predicted
+    labels (a class absent from both is left out), a 0/0 ratio counting as ``zero_division``
+    (nan: left out of that average). Nan when no class occurs.
+    """
+    scores = per_class_scores(cm, zero_division)
+    present = scores["present"]
+    if not present.any():
+        return float("nan"), float("nan"), float("nan")
+    out = []
+    for name in ("precision", "recall", "f1"):
+        values = scores[name][present]
+        values = values[~np.isnan(values)]
+        out.append(float(values.mean()) if values.size else float("nan"))
+    return out[0], out[1], out[2]
 
 
 def mse(output: np.ndarray, target: np.ndarray) -> float:
