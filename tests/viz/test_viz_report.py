@@ -121,7 +121,7 @@ def _browser() -> str:
     why = "headless Chromium is not installed (apt-get install chromium)"
     if os.environ.get("CI"):
         pytest.fail(f"{why}; .ci/run installs it before the tests")
-    pytest.skip(why)
+    pytest.skip(reason=why)
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -7,6 +7,7 @@ stepping, the History, the user's callbacks, stopping conditions and the progres
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import time
@@ -656,11 +657,18 @@ def _update(metrics: list[Any], out: np.ndarray, y: np.ndarray, w: np.ndarray | 
 
 
 def _takes_weight(metric: Any) -> bool:
+    """Whether the metric's ``update`` takes ``weight`` (asked once per metric class: this runs
+    for every weighted batch)."""
+    return _update_takes_weight(type(metric))
+
+
+@functools.cache
+def _update_takes_weight(cls: type) -> bool:
     import inspect
 
     try:
-        return "weight" in inspect.signature(metric.update).parameters
-    except (TypeError, ValueError):
+        return "weight" in inspect.signature(cls.update).parameters
+    except (TypeError, ValueError, AttributeError):
         return False
 
 
