@@ -10,6 +10,7 @@ from typing import Any
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
+from ..blas_threads import matmul as matmul_threads
 from ..tensor import Tensor, apply, as_tensor
 
 
@@ -321,7 +322,7 @@ class Matmul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return matmul_threads(get_array_module(a), a, b)
 
     def backward(self, g):
         a, b, n = self.a, self.b, self.needs
@@ -337,11 +338,11 @@ class Matmul(Function):
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
         if n[0]:
-            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            ga = matmul_threads(xp, g2, xp.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(0) if ga.ndim > 2 else ga[0]
         if n[1]:
-            gb = xp.swapaxes(a2, -1, -2) @ g2
+            gb = matmul_threads(xp, xp.swapaxes(a2, -1, -2), g2)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(0) if gb.ndim > 2 else gb[:, 0]
         return ga, gb

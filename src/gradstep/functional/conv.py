@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import backend
 from ..autograd import Function
+from ..blas_threads import matmul
 from ..tensor import Tensor, apply, as_tensor, grad_buffer
 from . import workspace
 from .arithmetic import cast
@@ -39,7 +40,7 @@ def _matmul_blocks(a: Any, b: Any, out: Any) -> Any:
     """out = a @ b, in blocks of :data:`BLOCK` columns of ``b`` and ``out``."""
     xp = backend.get_array_module(b)
     for j in range(0, b.shape[-1], BLOCK):
-        xp.matmul(a, b[..., j : j + BLOCK], out=out[..., j : j + BLOCK])
+        matmul(xp, a, b[..., j : j + BLOCK], out=out[..., j : j + BLOCK])
     return out
 
 
@@ -48,7 +49,7 @@ def _gram_blocks(a: Any, b: Any, acc: Any = None) -> Any:
     ``acc`` when given)."""
     xp = backend.get_array_module(b)
     for j in range(0, b.shape[-1], BLOCK):
-        part = xp.matmul(a[..., j : j + BLOCK], b[..., j : j + BLOCK].swapaxes(-1, -2))
+        part = matmul(xp, a[..., j : j + BLOCK], b[..., j : j + BLOCK].swapaxes(-1, -2))
         if acc is None:
             acc = part
         else:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..blas_threads import GEMV_SINGLE, matmul
 from ..tensor import Tensor, apply, as_tensor, grad_buffer
 from .arithmetic import _promote_pair, cast
 
@@ -19,7 +20,10 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        out = x @ w.T
+        # the three products of a step share m·n·k; above OpenBLAS's own one-thread sizes,
+        # blas_threads.matmul picks the thread count (steady on a busy machine)
+        self.big = big = x.size * w.shape[0] > GEMV_SINGLE
+        out = matmul(get_array_module(x), x, w.T) if big else x @ w.T
         if b is not None:
             out += b
         return out
@@ -27,16 +31,21 @@ class Linear(Function):
     def backward(self, g):
         n = self.needs
         x, w = self.x, self.w
-        gx = g @ w if n[0] else None
+        xp = get_array_module(g)
+        big = self.big
+        gx = None
+        if n[0]:
+            gx = matmul(xp, g, w) if big else g @ w
         if x.ndim != 2:
             g = g.reshape(-1, g.shape[-1])
             x = x.reshape(-1, x.shape[-1])
         # dW and db are whole gradients: write them into the parameters' kept storage if free.
-        xp = get_array_module(g)
         gw = None
         if n[1]:
             if g.shape[0] == 1:  # one sample: dW is an outer product, much cheaper broadcast
                 gw = xp.multiply(g.T, x, out=grad_buffer(self, 1))
+            elif big:
+                gw = matmul(xp, g.T, x, out=grad_buffer(self, 1))
             else:
                 gw = xp.matmul(g.T, x, out=grad_buffer(self, 1))
         if len(n) == 2:
