@@ -155,8 +155,10 @@ def _index_target(name: str, xd: Array, td: Array, c: int, ignore_index: int) ->
     if t.size == 0:
         return t, None
     xp = get_array_module(t)
-    # the ufuncs' own reduce, not t.min(): that goes through a Python wrapper first
-    if xp.minimum.reduce(t) >= 0 and xp.maximum.reduce(t) < c:
+    # one reduce checks both ends: seen as unsigned, a negative index is larger than any class
+    # count (the ufunc's own reduce: t.max() goes through a Python wrapper first)
+    unsigned = t if t.dtype.kind == "u" else t.view(_UNSIGNED[t.dtype.itemsize])
+    if xp.maximum.reduce(unsigned) < c:
         if 0 <= ignore_index < c:
             ignored = t == ignore_index
             if ignored.any():
@@ -221,6 +223,7 @@ def _finish(xp: Any, per: Array, reduction: str, denom: Any, out_shape: tuple) -
 
 
 _ARANGES: dict[tuple[Any, int], Array] = {}
+_UNSIGNED = {1: backend.uint8, 2: backend.uint16, 4: backend.uint32, 8: backend.uint64}
 
 
 def _arange(xp: Any, m: int) -> Array:
@@ -232,6 +235,21 @@ def _arange(xp: Any, m: int) -> Array:
         if len(_ARANGES) > 64:
             _ARANGES.clear()
         r = _ARANGES[key] = xp.arange(m)
+        r.flags.writeable = False
+    return r
+
+
+_ROW_STARTS: dict[tuple[Any, int, int], Array] = {}
+
+
+def _row_starts(xp: Any, m: int, c: int) -> Array:
+    """0, C, 2C, ..., (m−1)·C: flat offsets of each row's first score (cached, read-only)."""
+    key = (xp, m, c)
+    r = _ROW_STARTS.get(key)
+    if r is None:
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        r = _ROW_STARTS[key] = xp.arange(0, m * c, c)
         r.flags.writeable = False
     return r
 
@@ -257,6 +275,9 @@ class CrossEntropy(Function):
         m, c = x.shape
         w, eps = self.w, self.eps
         xp = get_array_module(x)
+        if w is None and not eps and self.keep is None:
+            return self._plain(xp, x, m, c)
+        self.flat = None
         z, e, s = _softmax_parts(xp, x)
         self.e, self.s = e, s
         lse = xp.log(s[:, 0])
@@ -278,9 +299,26 @@ class CrossEntropy(Function):
         self.denom = m if wt is None else wt.sum()
         return _finish(xp, per, self.reduction, self.denom, self.out_shape)
 
+    def _plain(self, xp, x, m, c):
+        """The common case (no weights, smoothing or ignored samples): the target scores are
+        gathered through flat indices, row·C + t, which costs a third of a (row, t) pair index."""
+        if not x.flags.c_contiguous:  # rows of a (N, C, d...) input: flat indices need C order
+            x = xp.ascontiguousarray(x)
+        z, e, s = _softmax_parts(xp, x)
+        self.e, self.s, self.wt = e, s, None
+        flat = self.flat = _row_starts(xp, m, c) + self.t
+        per = xp.log(s[:, 0])
+        per -= z.reshape(-1)[flat]
+        self.denom = m
+        return _finish(xp, per, self.reduction, m, self.out_shape)
+
     def backward(self, g):
         p = self.e / self.s
         m, c = p.shape
+        if self.flat is not None:  # the plain case: p − onehot(t), scaled
+            p.reshape(-1)[self.flat] -= 1.0
+            p *= _scale(g, self.reduction, m, m)
+            return (_unrows(p, self.shape),)
         if self.reduction == "mean" and self.denom == 0:
             return (get_array_module(p).zeros(self.shape, dtype=p.dtype),)
         wt, w, eps, keep, t = self.wt, self.w, self.eps, self.keep, self.t

@@ -22,7 +22,7 @@ from ..data.dataset import Dataset, check_finite, to_numpy
 from ..data.loader import DataLoader
 from ..data.split import Standardizer
 from ..nn.registry import get_loss
-from ..nn.utils import clip_grad_norm_, get_total_norm
+from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from . import metrics as M
 from .callbacks import (
@@ -36,6 +36,7 @@ from .callbacks import (
     StepLogger,
 )
 from .fit_data import dataset_for, fit_loaders, loader_for
+from .grad_norm import flatten_model, grad_norm_function
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
 from .stopping import as_conditions
@@ -55,6 +56,11 @@ class Trainer:
     clipping. ``standardize=True`` fits a per-feature standardisation on the first fit's training
     part and applies it to every input from then on (training, validation, evaluate, predict);
     it is saved with the state, so raw inputs work after a resume. Without it nothing is applied.
+    ``flatten=True`` (the default) lays the model's parameters and gradients out in one flat
+    buffer each (``nn.flatten_parameters``): the optimizer then updates the whole model in one
+    pass. Parameters keep their values and identities, but an array taken from ``p.data`` before
+    the Trainer was built is no longer the parameter's memory; pass ``flatten=False`` to keep the
+    arrays as they are.
 
     Started by ``mpiexec -n N``, ``fit`` trains data-parallel by itself (see
     ``gradstep.distributed``): ``batch_size`` is per process, every step averages the
@@ -77,6 +83,7 @@ class Trainer:
         *,
         grad_clip: float | None = None,
         standardize: bool = False,
+        flatten: bool = True,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if not callable(model) or not hasattr(model, "parameters"):
@@ -89,6 +96,9 @@ class Trainer:
                 f"{type(optimizer).__name__}."
             )
         self.optimizer = optimizer
+        if not isinstance(flatten, bool):
+            raise TypeError(f"flatten must be True or False, got {flatten!r}.")
+        self.flattened = flatten and flatten_model(model)
         self.scheduler = scheduler
         self.callbacks = list(callbacks)
         self.task = getattr(self.loss_fn, "task", None)
@@ -331,6 +341,7 @@ class Trainer:
         for m in metrics:
             m.reset()
         params = [p for g in opt.param_groups for p in g["params"]]
+        grad_norm = grad_norm_function(params)
         batch_begin = cblist.has("on_train_batch_begin")
         batch_end = cblist.has("on_train_batch_end")
         clip = self.grad_clip
@@ -379,7 +390,7 @@ class Trainer:
             if sync is None:
                 loss.backward()
             # the norm before clipping; a non-finite norm stops before the update either way
-            gn = clip_grad_norm_(params, clip) if clip is not None else get_total_norm(params)
+            gn = clip_grad_norm_(params, clip) if clip is not None else grad_norm()
             if not math.isfinite(gn):
                 self._diverged("gradient norm", gn, epoch, b)
                 break
