@@ -44,6 +44,29 @@ def test_linear_matches_torch(x_shape, bias, x_grad):
         assert gx.grad is None
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "out_features"),
+    [
+        ((200, 30), 1),  # one output: the input gradient is an outer product
+        ((200, 30), 10),  # narrow layer, big batch: forward through a contiguous copy of Wᵀ
+        ((2, 100, 30), 16),  # the same with leading batch dims
+        ((128, 30), 17),  # just wider than the narrow rule
+        ((300, 1000), 200),  # big enough for the BLAS thread steering
+    ],
+)
+def test_linear_special_shapes_match_torch(x_shape, out_features):
+    x, w, b = _rand(x_shape, 1), _rand((out_features, x_shape[-1]), 2), _rand(out_features, 3)
+    gx, gw, gb = _f64(x), _f64(w), _f64(b)
+    tx, tw, tb = _t64(x), _t64(w), _t64(b)
+    out, ref = F.linear(gx, gw, gb), TF.linear(tx, tw, tb)
+    _close(out.data, ref)
+    g = _rand(tuple(ref.shape), 4)
+    out.backward(g)
+    ref.backward(torch.tensor(g))
+    for mine, theirs in ((gx, tx), (gw, tw), (gb, tb)):
+        _close(mine.grad, theirs.grad)
+
+
 @pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3)])
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear_gradcheck(x_shape, bias):
