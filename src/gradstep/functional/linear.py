@@ -10,7 +10,6 @@ from ..blas_threads import GEMV_SINGLE, matmul
 from ..tensor import Tensor, apply, as_tensor, grad_buffer
 from .arithmetic import _promote_pair, cast
 
-
 NARROW = 16
 """Layers with at most this many outputs multiply a batch of 128 or more rows by a contiguous copy
 of Wᵀ: OpenBLAS runs ``x @ W.T`` (W read transposed) up to 2.3× slower there (200 × 100 → 10:
