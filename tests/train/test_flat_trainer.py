@@ -87,3 +87,15 @@ def test_history_grad_norm_with_flat_buffers_matches_a_hand_step():
     gw1, gb1 = gh.T @ x, gh.sum(0)
     by_hand = math.sqrt(sum(float((a**2).sum()) for a in (gw1, gb1, gw2, gb2)))
     assert math.isclose(history.history["grad_norm"][0], by_hand, rel_tol=1e-5)
+
+
+def test_grad_norm_without_flat_buffers_skips_missing_gradients():
+    model = _model()
+    params = list(model.parameters())
+    norm = grad_norm_function(params)  # not flattened: one dot per gradient
+    model(gs.tensor(np.ones((2, 3), np.float32))).sum().backward()
+    params[2].grad = None
+    by_hand = math.sqrt(
+        sum(float((p.grad.astype(np.float64) ** 2).sum()) for i, p in enumerate(params) if i != 2)
+    )
+    assert math.isclose(norm(), by_hand, rel_tol=1e-6)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..nn.flat import find_flat_buffers, flatten_parameters
-from ..nn.utils import get_total_norm
+from ..nn.utils import _total_norm, get_total_norm
 from ..tensor import Tensor
 
 
@@ -35,6 +35,8 @@ def grad_norm_function(params: Sequence[Any]) -> Callable[[], float]:
     tensors = bool(params) and all(isinstance(p, Tensor) for p in params)
     flat = find_flat_buffers(params) if tensors else None
     if flat is None:
+        if all(hasattr(p, "grad") for p in params):  # parameters, checked once here
+            return lambda: _total_norm([p.grad for p in params if p.grad is not None], 2.0, False)
         return lambda: get_total_norm(params)
     grads = flat.grads
     dot = get_array_module(grads).dot
