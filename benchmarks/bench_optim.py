@@ -1,15 +1,22 @@
-"""Time one optimizer step on a ~1M-parameter MLP: gradstep against torch.optim (single-tensor
-and foreach paths), float32, 2 threads each.
+"""Time one optimizer step: gradstep against torch.optim (single-tensor and foreach paths),
+float32, 2 threads each, on a ~1M-parameter MLP (``--model 1M``, the default) or on the small
+64-128-64-10 MLP (``--model small``, 17,226 parameters: per-step overhead).
 
-Each (implementation, optimizer) pair runs in its own subprocess; runs alternate between gradstep
-and torch over several rounds, and the tables report the median over rounds of each run's median
-step time, and of each run's 10th percentile (a view less sensitive to a busy machine). Run it
-with the BLAS tuning variables unset::
+gradstep's parameters and gradients are views into one flat buffer each, as the Trainer lays them
+out (``--loose`` keeps one array per parameter), so ``step()`` makes one fused call per run of
+parameters; ``gradstep loop`` is the same model stepped by the per-parameter loop
+(GRADSTEP_KERNELS=none), the path every step took before fusion. ``--kernels`` picks gradstep's
+fused kernels: ``auto`` (numba when it imports, else NumPy), ``numpy`` or ``numba``.
+
+Each (implementation, optimizer) pair runs in its own subprocess; runs alternate in order over
+several rounds, and the tables report the median over rounds of each run's median step time, and
+of each run's 10th percentile (a view less sensitive to a busy machine). Run it with the BLAS
+tuning variables unset::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/bench_optim.py
 
-Options: ``--rounds N`` (default 3), ``--steps N`` timed steps per run (default 60),
-``--only NAME`` to run one configuration.
+Options: ``--rounds N`` (default 3), ``--steps N`` timed steps per run (default 60 for 1M, 2000
+for small), ``--only NAME`` to run one configuration, ``--kernels``, ``--loose``, ``--model``.
 """
 
 from __future__ import annotations
@@ -23,10 +30,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 THREADS = 2
-# An MLP 784 -> 1000 -> 256 -> 10: 1,044,522 parameters in 6 arrays.
-SHAPES = [(1000, 784), (1000,), (256, 1000), (256,), (10, 256), (10,)]
+MODELS = {
+    # An MLP 784 -> 1000 -> 256 -> 10: 1,043,826 parameters in 6 arrays.
+    "1M": [(1000, 784), (1000,), (256, 1000), (256,), (10, 256), (10,)],
+    # An MLP 64 -> 128 -> 64 -> 10: 17,226 parameters in 6 arrays.
+    "small": [(128, 64), (128,), (64, 128), (64,), (10, 64), (10,)],
+}
+DEFAULT_STEPS = {"1M": 60, "small": 2000}
 
 CONFIGS = {
     "SGD": ("SGD", {"lr": 0.01}),
@@ -42,7 +55,7 @@ CONFIGS = {
     "Adam amsgrad": ("Adam", {"lr": 0.001, "amsgrad": True}),
     "AdamW": ("AdamW", {"lr": 0.001}),
 }
-IMPLS = ["gradstep", "torch foreach=False", "torch foreach=True"]
+IMPLS = ["gradstep", "gradstep loop", "torch foreach=False", "torch foreach=True"]
 
 
 def thread_env() -> dict[str, str]:
@@ -54,22 +67,33 @@ def thread_env() -> dict[str, str]:
     return env
 
 
-def worker(impl: str, config: str, warmup: int, steps: int) -> None:
+def worker(impl: str, config: str, warmup: int, steps: int, model: str, loose: bool) -> None:
     """Build the model and optimizer, step it, print the median step time in µs as JSON."""
     import numpy as np
 
+    shapes = MODELS[model]
     cls_name, kwargs = CONFIGS[config]
     rng = np.random.default_rng(0)
-    init = [(rng.standard_normal(s) * 0.05).astype(np.float32) for s in SHAPES]
-    grads = [(rng.standard_normal(s) * 0.01).astype(np.float32) for s in SHAPES]
-    if impl == "gradstep":
+    init = [(rng.standard_normal(s) * 0.05).astype(np.float32) for s in shapes]
+    grads = [(rng.standard_normal(s) * 0.01).astype(np.float32) for s in shapes]
+    info = {}
+    if impl.startswith("gradstep"):
         import gradstep.optim as optim
+        from gradstep.nn.flat import flatten_parameters
+        from gradstep.optim import kernels
         from gradstep.tensor import tensor
 
         params = [tensor(a, requires_grad=True) for a in init]
-        for p, g in zip(params, grads):
-            p.grad = g
+        if loose:
+            for p, g in zip(params, grads):
+                p.grad = g
+        else:
+            flat = flatten_parameters(params)
+            flat.grads[...] = np.concatenate([g.ravel() for g in grads])
+            for p in params:  # as a backward leaves them: .grad is the flat buffer's view
+                p.grad = p._grad_store
         opt = getattr(optim, cls_name)(params, **kwargs)
+        info["kernels"] = kernels.kernel_choice()
     else:
         import torch
 
@@ -86,15 +110,17 @@ def worker(impl: str, config: str, warmup: int, steps: int) -> None:
         if i >= warmup:
             times.append(time.perf_counter() - start)
     times.sort()
-    print(
-        json.dumps({"median": times[len(times) // 2] * 1e6, "p10": times[len(times) // 10] * 1e6})
-    )
+    info.update(median=times[len(times) // 2] * 1e6, p10=times[len(times) // 10] * 1e6)
+    print(json.dumps(info))
 
 
-def run_one(impl: str, config: str, warmup: int, steps: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--worker", impl, "--config", config]
-    cmd += ["--warmup", str(warmup), "--steps", str(steps)]
-    out = subprocess.run(cmd, env=thread_env(), capture_output=True, text=True, check=True)
+def run_one(impl: str, config: str, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", impl, "--config", config, "--model", args.model]
+    cmd += ["--warmup", str(args.warmup), "--steps", str(args.steps)]
+    cmd += ["--loose"] if args.loose else []
+    env = thread_env()
+    env["GRADSTEP_KERNELS"] = "none" if impl == "gradstep loop" else args.kernels
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -132,41 +158,49 @@ def main() -> None:
     parser.add_argument("--worker", choices=IMPLS)
     parser.add_argument("--config", choices=list(CONFIGS))
     parser.add_argument("--only", choices=list(CONFIGS))
+    parser.add_argument("--model", choices=list(MODELS), default="1M")
+    parser.add_argument("--kernels", choices=["auto", "numpy", "numba"], default="auto")
+    parser.add_argument("--loose", action="store_true", help="no flat buffers")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int)
     args = parser.parse_args()
+    args.steps = args.steps or DEFAULT_STEPS[args.model]
     if args.worker:
-        worker(args.worker, args.config, args.warmup, args.steps)
+        worker(args.worker, args.config, args.warmup, args.steps, args.model, args.loose)
         return
 
     print(machine())
-    n = sum(math.prod(s) for s in SHAPES)
-    print(f"model: MLP 784-1000-256-10, {n:,} float32 parameters in {len(SHAPES)} arrays")
+    shapes = MODELS[args.model]
+    n = sum(math.prod(s) for s in shapes)
+    layout = "one array per parameter" if args.loose else "flat buffers"
+    print(f"model: {args.model}, {n:,} float32 parameters in {len(shapes)} arrays, {layout}")
     print(f"{args.rounds} rounds x {args.steps} timed steps (after {args.warmup}) per run")
     configs = [args.only] if args.only else list(CONFIGS)
-    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in range(args.rounds):
         for config in configs:
             order = IMPLS if r % 2 == 0 else IMPLS[::-1]  # alternate who goes first
             for impl in order:
-                results.setdefault((config, impl), []).append(
-                    run_one(impl, config, args.warmup, args.steps)
-                )
+                results.setdefault((config, impl), []).append(run_one(impl, config, args))
+    kernels = {run.get("kernels") for (_, impl), runs in results.items() for run in runs}
+    kernels.discard(None)
+    kernels.discard("none")
+    print(f"gradstep's fused kernels: {', '.join(sorted(kernels))}")
     for stat, title in (("median", "median"), ("p10", "fastest tenth (10th percentile)")):
         print(f"\n{title} of the step times, µs per step:\n")
         print(
-            "| optimizer | gradstep | torch foreach=False | torch foreach=True "
-            "| gradstep / torch single | gradstep / torch foreach |"
+            "| optimizer | gradstep | gradstep loop | torch foreach=False | torch foreach=True "
+            "| gradstep / torch single | gradstep / torch foreach | gradstep / loop |"
         )
-        print("|---|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for config in configs:
-            gs, single, multi = (
+            fused_t, loop, single, multi = (
                 statistics.median(run[stat] for run in results[(config, i)]) for i in IMPLS
             )
             print(
-                f"| {config} | {gs:,.0f} | {single:,.0f} | {multi:,.0f} | "
-                f"{gs / single:.2f} | {gs / multi:.2f} |"
+                f"| {config} | {fused_t:,.1f} | {loop:,.1f} | {single:,.1f} | {multi:,.1f} | "
+                f"{fused_t / single:.2f} | {fused_t / multi:.2f} | {fused_t / loop:.2f} |"
             )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..validate import boolean, real
+from .fused import Layout
 from .optimizer import Optimizer, axpy_, effective_grad
 
 
@@ -130,3 +131,23 @@ class Adagrad(Optimizer):
         state["step"] += 1
         kwargs = {k: v for k, v in hyper.items() if k != "initial_accumulator_value"}
         self._run(adagrad_update, param, grad, (state["sum"],), {**kwargs, "step": state["step"]})
+
+    def _fused_layout(self, hyper: dict[str, Any]) -> Layout:
+        return Layout(("sum",), (hyper["initial_accumulator_value"],), True)
+
+    def _fused_update(
+        self,
+        param: Any,
+        grad: Any,
+        states: dict[str, Any],
+        scratch: Callable[[int], Any],
+        step: int,
+        first: bool,
+        hyper: dict[str, Any],
+        kernels: Any,
+    ) -> None:
+        kwargs = {k: v for k, v in hyper.items() if k != "initial_accumulator_value"}
+        if kernels is None:
+            adagrad_update(param, grad, states["sum"], scratch, step=step, **kwargs)
+        else:
+            kernels.adagrad(param, grad, states["sum"], step=step, **kwargs)

@@ -7,7 +7,11 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..validate import boolean, real, unit_interval
+from .fused import Layout
 from .optimizer import Optimizer, axpy_, effective_grad, lerp_
+
+_LAYOUT = Layout(("exp_avg", "exp_avg_sq"), (0.0, 0.0), True)
+_AMSGRAD_LAYOUT = Layout(("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), (0.0, 0.0, 0.0), True)
 
 
 def adam_update(
@@ -147,6 +151,26 @@ class Adam(Optimizer):
         state["step"] += 1
         states = (state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"))
         self._run(adam_update, param, grad, states, {**hyper, "step": state["step"]})
+
+    def _fused_layout(self, hyper: dict[str, Any]) -> Layout:
+        return _AMSGRAD_LAYOUT if hyper["amsgrad"] else _LAYOUT
+
+    def _fused_update(
+        self,
+        param: Any,
+        grad: Any,
+        states: dict[str, Any],
+        scratch: Callable[[int], Any],
+        step: int,
+        first: bool,
+        hyper: dict[str, Any],
+        kernels: Any,
+    ) -> None:
+        arrays = (states["exp_avg"], states["exp_avg_sq"], states.get("max_exp_avg_sq"))
+        if kernels is None:
+            adam_update(param, grad, *arrays, scratch, step=step, **hyper)
+        else:
+            kernels.adam(param, grad, *arrays, step=step, **hyper)
 
 
 class AdamW(Adam):

@@ -4,7 +4,9 @@ An optimizer sees parameters only: objects with ``.data`` (a backend array, upda
 parameters may be views into one flat buffer), ``.grad`` (an array, or None to skip the parameter)
 and ``.requires_grad``. Subclasses check their hyperparameters with ``gradstep.validate`` and
 implement ``_update`` for one parameter; the maths lives in a plain function of arrays beside each
-subclass.
+subclass. Subclasses that also implement ``_fused_layout`` and ``_fused_update`` update runs of
+parameters laid out back to back (``model.flatten_parameters()``) with one call each: see fused.py
+(runs and their state) and kernels.py (NumPy functions or numba kernels).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..backend import get_array_module
+from . import fused
+from .blas import axpy
+from .kernels import kernel_choice, kernels_failed, numba_kernels
 
 # Implementation switches found in PyTorch's param groups that mean nothing here; dropped on load.
 _TORCH_ONLY_KEYS = frozenset({"foreach", "fused", "capturable", "differentiable"})
@@ -57,6 +62,14 @@ class ParamState(MutableMapping):
     def __repr__(self) -> str:
         return f"ParamState({len(self)} parameters)"
 
+    def __getstate__(self) -> list[tuple[Any, dict[str, Any]]]:
+        """Copies and pickles keep (parameter, state) pairs: the keys are ids of the original
+        parameters and mean nothing to a copy, whose parameters are copies too."""
+        return list(self._items.values())
+
+    def __setstate__(self, pairs: list[tuple[Any, dict[str, Any]]]) -> None:
+        self._items = {id(p): (p, entries) for p, entries in pairs}
+
 
 def _looks_like_parameter(obj: Any) -> bool:
     return hasattr(obj, "data") and hasattr(obj, "grad")
@@ -85,6 +98,7 @@ class Optimizer:
         self.state = ParamState()
         self.param_groups: list[dict[str, Any]] = []
         self._scratch: dict[tuple[Any, str, int], Any] = {}
+        self._fused_plans: dict[int, fused.Plan] = {}
         if _looks_like_parameter(params) or hasattr(params, "shape"):
             raise TypeError(
                 "params must be an iterable of parameters or of dicts, got a single "
@@ -104,6 +118,19 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave out the fused-step plans and scratch arrays: they point into
+        the original's memory, and a copy's arrays are its own (rebuilt on its first step)."""
+        state = self.__dict__.copy()
+        state["_fused_plans"] = {}
+        state["_scratch"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_fused_plans", {})
+        self.__dict__.setdefault("_scratch", {})
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -191,24 +218,104 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; ``closure`` re-evaluates and returns the
-        loss (called first, with gradient recording on), and its loss is returned."""
+        loss (called first, with gradient recording on), and its loss is returned.
+
+        Parameters laid out back to back in flat buffers (``model.flatten_parameters()``) are
+        updated together, one call per run of them, with the same formulas (see fused.py);
+        anything else goes through the per-parameter loop.
+        """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        choice = kernel_choice()
+        items = getattr(self.state, "_items", None) if choice != "none" else None
+        for i, group in enumerate(self.param_groups):
             hyper = self._group_hyper(group)
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                if grad.shape != p.data.shape:
-                    raise ValueError(
-                        f"a gradient has shape {tuple(grad.shape)} but its parameter has shape "
-                        f"{tuple(p.data.shape)}; assign gradients of the parameter's shape."
-                    )
-                self._update(p.data, grad, self.state[p], hyper)
+            layout = None if items is None else self._fused_layout(hyper)
+            if layout is None:
+                self._step_params(group["params"], hyper)
+                continue
+            plan = self._fused_plans.get(i)
+            if plan is None or not plan.fits(group):
+                plan = self._fused_plans[i] = fused.build_plan(group, items, layout)
+            for run in plan.runs:
+                if not self._step_run(run, plan, hyper, layout, items, choice):
+                    self._step_params(run.params, hyper)
+            if plan.singles:
+                self._step_params(plan.singles, hyper)
         return loss
+
+    def _step_params(self, params: list[Any], hyper: Any) -> None:
+        """The per-parameter path: ``_update`` for each parameter that has a gradient."""
+        for p in params:
+            grad = p.grad
+            if grad is None:
+                continue
+            if grad.shape != p.data.shape:
+                raise ValueError(
+                    f"a gradient has shape {tuple(grad.shape)} but its parameter has shape "
+                    f"{tuple(p.data.shape)}; assign gradients of the parameter's shape."
+                )
+            self._update(p.data, grad, self.state[p], hyper)
+
+    def _step_run(
+        self,
+        run: fused.Run,
+        plan: fused.Plan,
+        hyper: Any,
+        layout: fused.Layout,
+        items: dict,
+        choice: str,
+    ) -> bool:
+        """Update ``run`` with one call; False (nothing changed) when a member has no gradient in
+        its storage this step, or the members' state cannot be laid out flat."""
+        if not run.grads_ready():
+            plan.check_run(run)
+            return False
+        pflat = run.pflat
+        if not fused.state_ready(run, items, layout):
+            if not fused.pack(run, self.state, layout, get_array_module(pflat)):
+                plan.stale = True  # members' state differs: the next plan splits the run
+                return False
+        compiled = None  # the numba kernel module, when in effect for this run's arrays
+        if choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd":
+            compiled = numba_kernels()
+        counts = layout.counts_steps
+        step = run.step + 1 if counts else 0
+        args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)
+        try:
+            self._fused_update(*args, compiled)
+        except fused.KernelUnavailable as exc:  # raised before any array changed
+            kernels_failed(exc)
+            self._fused_update(*args, None)
+        if counts:
+            for sd in run.sdicts:
+                sd["step"] = step
+            run.step = step
+        run.first = False
+        return True
+
+    def _fused_layout(self, hyper: Any) -> fused.Layout | None:
+        """The state a fused update of a group with these hyperparameters needs, or None to keep
+        the group on the per-parameter path (the default)."""
+        return None
+
+    def _fused_update(
+        self,
+        param: Any,
+        grad: Any,
+        states: dict[str, Any],
+        scratch: Callable[[int], Any],
+        step: int,
+        first: bool,
+        hyper: Any,
+        kernels: Any,
+    ) -> None:
+        """Update a run's 1-D spans in place: ``states`` maps ``_fused_layout``'s names to flat
+        arrays, ``step`` is the new step count, ``first`` says the state was created just now,
+        ``kernels`` is the numba kernel module or None (the NumPy update function)."""
+        raise NotImplementedError
 
     def _group_hyper(self, group: dict[str, Any]) -> Any:
         """The group's hyperparameters in the form ``_update`` wants (read once per step)."""
@@ -343,12 +450,29 @@ class Optimizer:
         return xp.array(value, dtype=dtype, copy=True, order="C")
 
 
+def run_scratch(opt: Optimizer, run: fused.Run) -> Callable[[int], Any]:
+    """``scratch(k)`` for a run's update: the optimizer's shared work arrays, sliced once per run
+    and kept with it (a run's arrays never change size)."""
+    cache = run.scratch
+
+    def scratch(k: int) -> Any:
+        work = cache.get(k)
+        if work is None:
+            work = cache[k] = opt._scratch_like(run.pflat, k)
+        return work
+
+    return scratch
+
+
 # -- shared pieces of the update functions (in place, on backend arrays) ---------------------------
 
 
 def axpy_(xp: Any, alpha: float, x: Any, y: Any, work: Any) -> None:
-    """``y += alpha·x`` in place, as torch's ``y.add_(x, alpha=alpha)``, through ``work`` (an array
-    shaped like ``y``; it may be ``x`` itself, which is then overwritten)."""
+    """``y += alpha·x`` in place, as torch's ``y.add_(x, alpha=alpha)``: one BLAS pass for NumPy
+    float arrays (see blas.py), else two ufuncs through ``work`` (an array shaped like ``y``; it
+    may be ``x`` itself, which is then overwritten)."""
+    if axpy(alpha, x, y):
+        return
     xp.multiply(x, alpha, out=work)
     xp.add(y, work, out=y)
 

@@ -7,7 +7,19 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..validate import boolean, real
+from .fused import Layout
 from .optimizer import Optimizer, axpy_, effective_grad, lerp_
+
+# fused layouts by (centered, momentum > 0); every state array starts at zero
+_LAYOUTS = {
+    (centered, momentum): Layout(
+        ("square_avg",) + ("grad_avg",) * centered + ("momentum_buffer",) * momentum,
+        (0.0,) * (1 + centered + momentum),
+        True,
+    )
+    for centered in (False, True)
+    for momentum in (False, True)
+}
 
 
 def rmsprop_update(
@@ -146,3 +158,23 @@ class RMSprop(Optimizer):
         state["step"] += 1
         states = (state["square_avg"], state.get("grad_avg"), state.get("momentum_buffer"))
         self._run(rmsprop_update, param, grad, states, hyper)
+
+    def _fused_layout(self, hyper: dict[str, Any]) -> Layout:
+        return _LAYOUTS[hyper["centered"], hyper["momentum"] > 0]
+
+    def _fused_update(
+        self,
+        param: Any,
+        grad: Any,
+        states: dict[str, Any],
+        scratch: Callable[[int], Any],
+        step: int,
+        first: bool,
+        hyper: dict[str, Any],
+        kernels: Any,
+    ) -> None:
+        arrays = (states["square_avg"], states.get("grad_avg"), states.get("momentum_buffer"))
+        if kernels is None:
+            rmsprop_update(param, grad, *arrays, scratch, **hyper)
+        else:
+            kernels.rmsprop(param, grad, *arrays, **hyper)

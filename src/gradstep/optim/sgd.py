@@ -7,9 +7,12 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..validate import boolean, real
+from .fused import Layout
 from .optimizer import Optimizer, axpy_, effective_grad
 
 _FORMS = ("torch", "textbook")
+_PLAIN = Layout((), (), False)
+_MOMENTUM = Layout(("momentum_buffer",), (None,), False)  # the first step writes it
 
 
 def sgd_update(
@@ -157,3 +160,24 @@ class SGD(Optimizer):
             buf = get_array_module(param).empty(param.shape, dtype=param.dtype)
             state["momentum_buffer"] = buf
         self._run(sgd_update, param, grad, (buf,), {**hyper, "first": first})
+
+    def _fused_layout(self, hyper: dict[str, Any]) -> Layout:
+        return _PLAIN if hyper["momentum"] == 0 else _MOMENTUM
+
+    def _fused_update(
+        self,
+        param: Any,
+        grad: Any,
+        states: dict[str, Any],
+        scratch: Callable[[int], Any],
+        step: int,
+        first: bool,
+        hyper: dict[str, Any],
+        kernels: Any,
+    ) -> None:
+        buf = states.get("momentum_buffer")
+        plain = hyper["momentum"] == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]
+        if kernels is None or plain:  # plain SGD is one BLAS axpy either way
+            sgd_update(param, grad, buf, scratch, first=first, **hyper)
+        else:
+            kernels.sgd(param, grad, buf, first=first, **hyper)

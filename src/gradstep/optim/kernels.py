@@ -1,0 +1,100 @@
+"""Which code updates a run of parameters in a fused step: the NumPy update functions beside each
+optimizer, or their numba kernels (kernels_numba.py), or none (the per-parameter loop).
+
+Example::
+
+    >>> from gradstep.optim import kernels
+    >>> kernels.select_kernels("numpy")
+    'numpy'
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+# How step() updates runs: numba kernels when numba imports ("auto"), the NumPy update functions,
+# or no fusion at all (the per-parameter loop).
+CHOICES = ("auto", "numpy", "numba", "none")
+ENV_VAR = "GRADSTEP_KERNELS"
+
+_choice: str | None = None
+_numba_module: Any = None
+
+
+def select_kernels(name: str | None = None) -> str:
+    """Choose how ``step()`` updates a run and return the choice in effect.
+
+    ``"auto"`` (default) uses the numba kernels when numba imports (``pip install gradstep[fast]``)
+    and the NumPy update functions otherwise; ``"numpy"`` and ``"numba"`` force one; ``"none"``
+    turns fusion off (the per-parameter loop). ``None`` reads the environment variable
+    GRADSTEP_KERNELS. Asking for numba without numba installed warns and uses NumPy.
+
+    Example: ``gs.optim.kernels.select_kernels("numpy")``.
+    """
+    global _choice
+    if name is None:
+        name = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    if name not in CHOICES:
+        raise ValueError(
+            f"kernels must be one of {', '.join(CHOICES)}, got {name!r}; set {ENV_VAR} or pass "
+            "one of those."
+        )
+    if name in ("auto", "numba"):
+        if _load_numba() is not None:
+            name = "numba"
+        else:
+            if name == "numba":
+                warnings.warn(
+                    "numba kernels were asked for but numba does not import; using the NumPy "
+                    "update functions (pip install numba, or gradstep[fast]).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            name = "numpy"
+    _choice = name
+    return name
+
+
+def kernels_failed(exc: Exception) -> None:
+    """Use the NumPy update functions from now on, after a numba kernel failed to compile."""
+    global _choice
+    warnings.warn(
+        f"{exc}; using the NumPy update functions from now on (GRADSTEP_KERNELS=numpy "
+        "silences this).",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    _choice = "numpy"
+
+
+def kernel_choice() -> str:
+    """The choice in effect: "numpy", "numba" or "none" (read from the environment once)."""
+    return _choice if _choice is not None else select_kernels()
+
+
+def numba_kernels() -> Any:
+    """The numba kernel module when numba kernels are in effect, else None."""
+    return _numba_module if kernel_choice() == "numba" else None
+
+
+def _load_numba() -> Any:
+    global _numba_module
+    if _numba_module is None:
+        try:
+            from . import kernels_numba
+        except ImportError:
+            return None
+        _numba_module = kernels_numba
+    return _numba_module
+
+
+__all__ = [
+    "CHOICES",
+    "ENV_VAR",
+    "kernel_choice",
+    "kernels_failed",
+    "numba_kernels",
+    "select_kernels",
+]

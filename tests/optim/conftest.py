@@ -1,0 +1,16 @@
+"""Fixtures of the optimizer tests."""
+
+import pytest
+
+from gradstep.optim import kernels as kernel_paths
+
+
+@pytest.fixture
+def kernels(request):
+    """Select the fused-step kernel path named by the test's parameter ("numpy", "numba",
+    "none"); the previous choice is restored afterwards."""
+    before = kernel_paths.kernel_choice()
+    chosen = kernel_paths.select_kernels(request.param)
+    assert chosen == request.param
+    yield chosen
+    kernel_paths.select_kernels(before)

@@ -1,0 +1,75 @@
+"""The BLAS axpy behind the update functions: in place, correct, and on one thread."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from gradstep.optim import blas
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1024,), (30, 40), (20_001,)])
+def test_axpy_updates_in_place(dtype, shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = rng.standard_normal(shape).astype(dtype)
+    wide = np.longdouble
+    product = wide(dtype(-0.3)) * x.astype(wide)
+    want = y.astype(wide) + product  # exact for float32; to 2⁻⁶⁴ relative for float64 (x86)
+    held, x_before = y, x.copy()
+    assert blas.axpy(-0.3, x, y) is True
+    assert y is held and y.dtype == dtype
+    assert np.array_equal(x, x_before)
+    # one rounding (a fused multiply-add) or two (multiply, then add): within an ulp of each
+    bound = np.spacing(np.abs(want).astype(dtype)) + np.spacing(np.abs(product).astype(dtype))
+    assert np.all(np.abs(y.astype(wide) - want) <= bound.astype(wide))
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        (np.ones(2048), np.zeros((64, 64))[:, ::2]),  # strided destination
+        (np.ones(2048, np.float32), np.zeros(2048)),  # dtypes differ
+        (np.ones(2048, np.int64), np.zeros(2048, np.int64)),  # not floating
+        (np.ones(2048, np.float16), np.zeros(2048, np.float16)),  # no BLAS routine
+        (np.ones(1024), np.zeros(2048)),  # sizes differ
+        (np.ones(8), np.zeros(8)),  # too small to pay: the caller's two ufuncs
+        ([1.0, 2.0], np.zeros(2)),  # not an array
+    ],
+)
+def test_axpy_declines_what_it_cannot_do_in_place(x, y):
+    before = np.array(y, copy=True)
+    assert blas.axpy(2.0, x, y) is False
+    assert np.array_equal(np.asarray(y), before)
+
+
+def test_axpy_declines_a_read_only_destination():
+    y = np.zeros(2048)
+    y.flags.writeable = False
+    assert blas.axpy(1.0, np.ones(2048), y) is False
+
+
+def test_large_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
+    """Above OpenBLAS's threading size the call runs with one thread; the count is restored."""
+    blas.axpy(1.0, np.ones(2048), np.zeros(2048))  # loads the routines, finds the controls
+    if not blas._PINS:
+        pytest.skip("scipy's BLAS is not an OpenBLAS that threadpoolctl reports")
+    seen = []
+    real = blas._ROUTINES["d"]
+
+    def spy(x, y, a):
+        seen.append([get() for get, _ in blas._PINS])
+        return real(x, y, a=a)
+
+    monkeypatch.setitem(blas._ROUTINES, "d", spy)
+    n = blas.OPENBLAS_THREADED_ABOVE + 1
+    with threadpool_limits(2, user_api="blas"):
+        y = np.zeros(n)
+        assert blas.axpy(0.5, np.ones(n), y)
+        assert seen == [[1] * len(blas._PINS)]
+        assert [get() for get, _ in blas._PINS] == [2] * len(blas._PINS)
+        assert blas.axpy(0.5, np.ones(2048), np.zeros(2048))  # below 10,000: left as it is
+        assert seen[-1] == [2] * len(blas._PINS)
+    assert np.all(y == 0.5)
