@@ -4,15 +4,16 @@ An optimizer sees parameters only: objects with ``.data`` (a backend array, upda
 parameters may be views into one flat buffer), ``.grad`` (an array, or None to skip the parameter)
 and ``.requires_grad``. Subclasses check their hyperparameters with ``gradstep.validate`` and
 implement ``_update`` for one parameter; the maths lives in a plain function of arrays beside each
-subclass. Subclasses that also implement ``_fused_layout`` and ``_fused_update`` update runs of
-parameters laid out back to back (``model.flatten_parameters()``) with one call each: see fused.py
-(runs and their state) and kernels.py (NumPy functions or numba kernels).
+subclass (with the shared pieces in update_parts.py). Subclasses that also implement
+``_fused_layout`` and ``_fused_update`` update runs of parameters laid out back to back
+(``model.flatten_parameters()``) with one call each: see fused.py (runs and their state) and
+kernels.py (NumPy functions or numba kernels).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,68 +21,15 @@ import numpy as np
 from ..autograd import enable_grad
 from ..backend import get_array_module
 from . import fused
-from .blas import axpy
 from .kernels import kernel_choice, kernels_failed, numba_kernels
+from .param_state import ParamState, _copy_value, _looks_like_parameter
+from .update_parts import axpy_, effective_grad, lerp_
 
 # Implementation switches found in PyTorch's param groups that mean nothing here; dropped on load.
 _TORCH_ONLY_KEYS = frozenset({"foreach", "fused", "capturable", "differentiable"})
 
-
-class ParamState(MutableMapping):
-    """Per-parameter state keyed by the parameter object itself (by identity, as torch's is).
-
-    Reading a parameter that has no state yet creates an empty dict for it, like torch's
-    ``defaultdict(dict)``.
-    """
-
-    def __init__(self) -> None:
-        self._items: dict[int, tuple[Any, dict[str, Any]]] = {}
-
-    def __getitem__(self, param: Any) -> dict[str, Any]:
-        item = self._items.get(id(param))
-        if item is None:
-            item = (param, {})
-            self._items[id(param)] = item
-        return item[1]
-
-    def __setitem__(self, param: Any, value: dict[str, Any]) -> None:
-        self._items[id(param)] = (param, value)
-
-    def __delitem__(self, param: Any) -> None:
-        del self._items[id(param)]
-
-    def __contains__(self, param: object) -> bool:
-        return id(param) in self._items
-
-    def __iter__(self) -> Iterator[Any]:
-        return (param for param, _ in self._items.values())
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"ParamState({len(self)} parameters)"
-
-    def __getstate__(self) -> list[tuple[Any, dict[str, Any]]]:
-        """Copies and pickles keep (parameter, state) pairs: the keys are ids of the original
-        parameters and mean nothing to a copy, whose parameters are copies too."""
-        return list(self._items.values())
-
-    def __setstate__(self, pairs: list[tuple[Any, dict[str, Any]]]) -> None:
-        self._items = {id(p): (p, entries) for p, entries in pairs}
-
-
-def _looks_like_parameter(obj: Any) -> bool:
-    return hasattr(obj, "data") and hasattr(obj, "grad")
-
-
-def _copy_value(value: Any) -> Any:
-    """A deep copy of one state entry (arrays copied, numbers kept)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return value.copy()
-    return copy.deepcopy(value)
+# re-exported: the optimizers and earlier code import these from here
+__all__ = ["Optimizer", "ParamState", "axpy_", "effective_grad", "lerp_", "run_scratch"]
 
 
 class Optimizer:
@@ -462,45 +410,3 @@ def run_scratch(opt: Optimizer, run: fused.Run) -> Callable[[int], Any]:
         return work
 
     return scratch
-
-
-# -- shared pieces of the update functions (in place, on backend arrays) ---------------------------
-
-
-def axpy_(xp: Any, alpha: float, x: Any, y: Any, work: Any) -> None:
-    """``y += alpha·x`` in place, as torch's ``y.add_(x, alpha=alpha)``: one BLAS pass for NumPy
-    float arrays (see blas.py), else two ufuncs through ``work`` (an array shaped like ``y``; it
-    may be ``x`` itself, which is then overwritten)."""
-    if axpy(alpha, x, y):
-        return
-    xp.multiply(x, alpha, out=work)
-    xp.add(y, work, out=y)
-
-
-def effective_grad(
-    xp: Any, param: Any, grad: Any, out: Any, weight_decay: float, maximize: bool
-) -> Any:
-    """torch's ``g = (maximize ? -grad : grad) + weight_decay·param``, in ``out`` when it differs
-    from ``grad`` (``grad`` itself is never written)."""
-    if weight_decay == 0:
-        if not maximize:
-            return grad
-        xp.negative(grad, out=out)
-        return out
-    xp.multiply(param, weight_decay, out=out)
-    if maximize:
-        xp.subtract(out, grad, out=out)
-    else:
-        xp.add(out, grad, out=out)
-    return out
-
-
-def lerp_(xp: Any, avg: Any, target: Any, weight: float, work: Any) -> None:
-    """``avg += weight·(target − avg)`` in place, with torch's two forms for small and large
-    weights (``target − (target − avg)·(1 − weight)`` when ``weight >= 0.5``)."""
-    xp.subtract(target, avg, out=work)
-    if abs(weight) < 0.5:
-        axpy_(xp, weight, work, avg, work)
-    else:
-        xp.multiply(work, 1.0 - weight, out=work)
-        xp.subtract(target, work, out=avg)
