@@ -206,7 +206,13 @@ class DistributedOptimizer:
                 continue
             part = buf[o : o + n].reshape(p.data.shape)
             if p.grad is None:
-                p.grad = part if in_place else part.copy()
+                # only other processes' gradients: expose the parameter's kept storage (the
+                # same memory when in place), so the optimizer's fused step still applies
+                store = getattr(p, "_grad_store", None)
+                if in_place and store is not None and _is_part(store, buf, o):
+                    p.grad = store
+                else:
+                    p.grad = part if in_place else part.copy()
             elif not (in_place and _is_part(p.grad, buf, o)):
                 p.grad[...] = part
 
