@@ -74,12 +74,14 @@ def _limit_torch_threads() -> None:
         sys.modules["torch"].set_num_threads(THREADS)
 
 
-def time_iterations(step: Callable[[], object], seconds: float) -> dict[str, float]:
+def time_iterations(
+    step: Callable[[], object], seconds: float, min_blocks: int = 21
+) -> dict[str, float]:
     """Warm up, then time blocks of iterations of ``step`` for about ``seconds``.
 
     Each block runs enough iterations to last at least 2 ms, so timer resolution and rare pauses
     (garbage collection, interrupts) are averaged inside a block; the result is the median over
-    blocks of µs per iteration.
+    blocks (at least ``min_blocks`` of them) of µs per iteration.
     """
     warm_until = time.perf_counter() + max(0.1, 0.2 * seconds)
     n_warm = 0
@@ -93,7 +95,7 @@ def time_iterations(step: Callable[[], object], seconds: float) -> dict[str, flo
     block = max(1, int(2e-3 / max(per_iter, 1e-9)))
     samples: list[float] = []
     stop = time.perf_counter() + seconds
-    while len(samples) < 21 or time.perf_counter() < stop:
+    while len(samples) < min_blocks or time.perf_counter() < stop:
         t0 = time.perf_counter()
         for _ in range(block):
             step()
@@ -121,7 +123,17 @@ def environment_info() -> dict[str, object]:
     _limit_torch_threads()
     pools = threadpoolctl.threadpool_info()
     info["numpy_blas"] = [
-        {k: p.get(k) for k in ("internal_api", "architecture", "version", "num_threads", "prefix")}
+        {
+            k: p.get(k)
+            for k in (
+                "internal_api",
+                "architecture",
+                "version",
+                "num_threads",
+                "prefix",
+                "filepath",
+            )
+        }
         for p in pools
         if p.get("user_api") == "blas"
     ]
