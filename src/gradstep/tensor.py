@@ -416,12 +416,16 @@ def grad_buffer(node: Function, i: int) -> Any:
     if t._grad is not None or t._ctx is not None:
         return None
     store = t._grad_store
-    if store is None or store.shape != t.data.shape or store.dtype != t.data.dtype:
+    if store is None:
         return None
-    for j, p in enumerate(parents):
-        if p is t and j != i:
-            return None
-    return store
+    d = t.data
+    if store.shape != d.shape or (store.dtype is not d.dtype and store.dtype != d.dtype):
+        return None
+    seen = 0
+    for p in parents:  # t as another input too: that input's gradient would be copied over it
+        if p is t:
+            seen += 1
+    return store if seen == 1 else None
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
