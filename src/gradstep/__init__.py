@@ -4,6 +4,7 @@ from .tensor import Tensor, tensor  # noqa: I001  (first: binds the operators)
 from . import functional
 from . import classic, data, nn, optim, train, viz
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
+from .capture import capture
 from .backend import (
     Device,
     bool_,
@@ -54,6 +55,7 @@ __all__ = [
     "viz",
     "arange",
     "bool_",
+    "capture",
     "cat",
     "concatenate",
     "device",
