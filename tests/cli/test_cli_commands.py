@@ -215,6 +215,18 @@ def test_explain_matches_the_engine(capsys):
     assert float(re.search(r"largest difference: (\S+)", out).group(1)) < 1e-12
 
 
+def test_explain_program_prints_the_recorded_step(capsys):
+    """--program: the step as gs.capture replays it, in the order of the algorithm."""
+    assert main(["explain", "--program"]) == 0
+    out = capsys.readouterr().out
+    program = out.split("5. The same step as gs.capture records it", 1)[1]
+    lines = [line.split(None, 1)[1] for line in program.splitlines() if re.match(r"\s+\d+ ", line)]
+    assert lines[0].startswith("SGD.zero_grad()") and lines[-1].startswith("SGD.step()")
+    assert lines[1] == "matmul(x, model.0.weightᵀ) -> t0"  # the first layer's net input
+    assert sum("expit(" in line for line in lines) == 2  # one sigmoid per layer
+    assert "runs eagerly" not in program
+
+
 def test_datasets_lists_every_builtin(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out

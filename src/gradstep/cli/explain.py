@@ -1,6 +1,7 @@
-"""``gradstep explain [--sizes 2,3,2] [--lr η] [--seed S] [--sample I]``: one step of the textbook
-backpropagation on a tiny sigmoid network, every number shown (forward values, every δ, every
-weight change), then the same step by the autodiff engine and the largest difference."""
+"""``gradstep explain [--sizes 2,3,2] [--lr η] [--seed S] [--sample I] [--program]``: one step of
+the textbook backpropagation on a tiny sigmoid network, every number shown (forward values, every
+δ, every weight change), then the same step by the autodiff engine and the largest difference;
+``--program`` also prints that step as gs.capture records it: the array calls of one step."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def _parser() -> ArgParser:
         default=0,
         metavar="I",
         help="index of the training sample to learn from (default 0)",
+    )
+    p.add_argument(
+        "--program",
+        action="store_true",
+        help="also print the step as gs.capture records it (one line per array call)",
     )
     p.add_argument(
         "--init-range",
@@ -112,7 +118,46 @@ def run(args: list[str]) -> int:
     trace = net.train_sample(x, t, trace=True)
     engine = _engine_step(before, x, t, opts.lr)
     _show(sizes, opts.lr, about, features, targets, before, trace, net.weights, engine)
+    if opts.program:
+        print()
+        print("5. The same step as gs.capture records it: what the engine's Tensors and graph")
+        print("   come down to, one array call per line (forward, the loss, backward, SGD)")
+        print(_program(before, x, t, opts.lr))
     return 0
+
+
+def _program(weights: list[np.ndarray], x: np.ndarray, t: np.ndarray, lr: float) -> str:
+    """The engine's step on these weights, recorded by gs.capture, as text."""
+    from .. import nn
+    from ..capture import capture
+    from ..optim import SGD
+
+    model = _engine_model(weights)
+    opt = SGD(model.parameters(), lr=lr)
+    loss_fn = nn.SSELoss()
+
+    def train_step(x, t):
+        opt.zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = capture(train_step, x[None, :], t[None, :])
+    return step.program()
+
+
+def _engine_model(weights: list[np.ndarray]) -> Any:
+    """Linear + Sigmoid layers holding the textbook's weights (bias in column 0), float64."""
+    from .. import nn
+
+    layers = []
+    for w in weights:
+        lin = nn.Linear(w.shape[1] - 1, w.shape[0]).double()
+        lin.weight.data[...] = w[:, 1:]
+        lin.bias.data[...] = w[:, 0]
+        layers += [lin, nn.Sigmoid()]
+    return nn.Sequential(*layers)
 
 
 def _engine_step(
@@ -123,13 +168,7 @@ def _engine_step(
     from ..optim import SGD
     from ..tensor import tensor
 
-    layers = []
-    for w in weights:
-        lin = nn.Linear(w.shape[1] - 1, w.shape[0]).double()
-        lin.weight.data[...] = w[:, 1:]
-        lin.bias.data[...] = w[:, 0]
-        layers += [lin, nn.Sigmoid()]
-    model = nn.Sequential(*layers)
+    model = _engine_model(weights)
     opt = SGD(model.parameters(), lr=lr)
     out = model(tensor(x[None, :], dtype=np.float64))
     loss = nn.SSELoss()(out, tensor(t[None, :], dtype=np.float64))

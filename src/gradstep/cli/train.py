@@ -349,6 +349,7 @@ def _fit(trainer: Any, data: Any, cfg: dict, stops: list, verbose: int, resume: 
         shuffle=cfg["data"]["shuffle"],
         resume=resume,
         log_every_step=True,
+        capture=cfg["train"]["capture"],
     )
 
 

@@ -35,6 +35,7 @@ from .callbacks import (
     ModelCheckpoint,
     StepLogger,
 )
+from .captured import ForwardBackward
 from .fit_data import dataset_for, fit_loaders, loader_for
 from .grad_norm import flatten_model, grad_norm_function
 from .progress import ProgressDisplay
@@ -131,6 +132,8 @@ class Trainer:
         self.schedule_sized_by_fit = False
         self._fit_callbacks: list[Callback] = []  # those of the current (or last) fit beyond ours
         self._sync: Any = None  # the MPI side of the current fit (FitSync), None in one process
+        self._capture = False  # fit(capture=True): replay each batch's forward and backward
+        self._forward_backward: ForwardBackward | None = None
         self._restored_callback_state: dict[str, Any] | None = None
         self._initial = (
             copy.deepcopy(optimizer.state_dict()),
@@ -174,6 +177,7 @@ class Trainer:
         class_weight: Any = None,
         validation_split: float | None = None,
         reset: bool = False,
+        capture: bool = False,
     ) -> History:
         """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total)
         on ``train`` — a Dataset, a DataLoader or an (x, y) pair — or, as in Keras, on x and y
@@ -188,6 +192,9 @@ class Trainer:
         (one number per sample) and ``class_weight`` ("balanced" or {class: weight}) make every
         loss and metric a weighted mean (see ``train.weighting``), validation included;
         ``validation_split`` holds out a share of (x, y) (``val`` wins when both are given).
+        ``capture=True`` records each batch's forward and backward once (``gs.capture``) and
+        replays it without the engine from then on (unweighted fits in one process; anything
+        it cannot record runs eagerly, with a warning).
 
         A schedule that needs ``total_steps`` and was given none is sized here, from the epochs
         this call will reach; when a later call trains past that end, it is re-sized to the new
@@ -214,6 +221,9 @@ class Trainer:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}.")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}.")
+        if not isinstance(capture, bool):
+            raise TypeError(f"capture must be True or False, got {capture!r}.")
+        self._capture = capture
         extra = [*callbacks, *as_conditions(stop)]
         if log_every_step:
             extra.append(StepLogger())
@@ -355,25 +365,35 @@ class Trainer:
         summed = getattr(loss_fn, "reduction", "mean") == "sum"
         first = epoch == 0 or self.global_step == 0
         sync = self._sync
+        replay = self._replay() if self._capture and not weighted and sync is None else None
         for b, batch in enumerate(loader):
             xb, yb = batch[0], batch[1]
             if xb.dtype != dt and xb.dtype.kind in "biuf":
                 xb = xb.astype(dt)
             if batch_begin:
                 cblist.call("on_train_batch_begin", b, {})
-            opt.zero_grad()
-            out = model(Tensor._make(xb))
-            if first:
-                self._check_classes(out.data, loader, "training")
-                first = False
-            if (
-                self.target_kind != "index"
-                and yb.dtype != out.data.dtype
-                and yb.dtype.kind in "biuf"
-            ):
-                yb = yb.astype(out.data.dtype)
-            wb = batch[2] if weighted else None
-            loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
+            if replay is not None:  # zero_grad, forward, loss, backward in one call
+                if self.target_kind != "index" and yb.dtype != dt and yb.dtype.kind in "biuf":
+                    yb = yb.astype(dt)
+                loss, out = replay(xb, yb)
+                wb = None
+                if first:
+                    self._check_classes(out.data, loader, "training")
+                    first = False
+            else:
+                opt.zero_grad()
+                out = model(Tensor._make(xb))
+                if first:
+                    self._check_classes(out.data, loader, "training")
+                    first = False
+                if (
+                    self.target_kind != "index"
+                    and yb.dtype != out.data.dtype
+                    and yb.dtype.kind in "biuf"
+                ):
+                    yb = yb.astype(out.data.dtype)
+                wb = batch[2] if weighted else None
+                loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
             lv = float(loss.data)
             n = xb.shape[0]
             count = n if wb is None else float(wb.sum())
@@ -387,7 +407,7 @@ class Trainer:
             if not math.isfinite(lv):
                 self._diverged("loss", lv, epoch, b)
                 break
-            if sync is None:
+            if sync is None and replay is None:
                 loss.backward()
             # the norm before clipping; a non-finite norm stops before the update either way
             gn = clip_grad_norm_(params, clip) if clip is not None else grad_norm()
@@ -429,6 +449,16 @@ class Trainer:
             sync.agree_on_stop(self)
         if self.stop_reason is not None:
             self.stop_training = True
+
+    def _replay(self) -> ForwardBackward:
+        """The captured forward-backward of this model, optimizer and loss (kept across fits)."""
+        fb = self._forward_backward
+        same = fb is not None and fb.model is self.model and fb.optimizer is self.optimizer
+        if not same or fb.loss_fn is not self.loss_fn:
+            fb = self._forward_backward = ForwardBackward(
+                self.model, self.optimizer, self.loss_fn, capture=True
+            )
+        return fb
 
     def _diverged(self, what: str, value: float, epoch: int, batch: int) -> None:
         lr = self.optimizer.param_groups[0]["lr"]
