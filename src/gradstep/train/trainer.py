@@ -7,7 +7,6 @@ stepping, the History, the user's callbacks, stopping conditions and the progres
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import os
 import time
@@ -38,6 +37,8 @@ from .callbacks import (
 from .captured import ForwardBackward
 from .fit_data import dataset_for, fit_loaders, loader_for
 from .grad_norm import flatten_model, grad_norm_function
+from .metric_batches import MetricBatches
+from .metric_batches import update as update_metrics
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
 from .stopping import as_conditions
@@ -350,6 +351,7 @@ class Trainer:
         metrics = [M.get_metric(s, self.rule) for s in self.metric_specs]
         for m in metrics:
             m.reset()
+        batches = MetricBatches(metrics)
         params = [p for g in opt.param_groups for p in g["params"]]
         grad_norm = grad_norm_function(params)
         batch_begin = cblist.has("on_train_batch_begin")
@@ -420,7 +422,7 @@ class Trainer:
             loss_sum += lv if summed else lv * count
             n_seen += count
             gn_sum += gn
-            _update(metrics, out.data, yb, wb)
+            batches.add(out.data, yb, wb)
             if batch_end:
                 cblist.call(
                     "on_train_batch_end", b, {"loss": lv, "lr": lr, "grad_norm": gn, "size": n}
@@ -431,6 +433,7 @@ class Trainer:
             sync.agree_on_stop(self)
         steps = max(b + 1, 1) if n_seen else 1
         logs: dict[str, float] = {"loss": loss_sum if summed else loss_sum / max(n_seen, 1)}
+        batches.flush()
         results = [m.result() for m in metrics] if sync is None else sync.metrics(metrics)
         for m, value in zip(metrics, results):
             logs[m.name] = float(value)
@@ -548,7 +551,7 @@ class Trainer:
                     count = n if wb is None else float(wb.sum())
                     loss_sum += lv if summed else lv * count
                     n_seen += count
-                    _update(metrics, out.data, yb, wb)
+                    update_metrics(metrics, out.data, yb, wb)
                     if end:
                         cblist.call("on_test_batch_end", b, {"loss": lv, "size": n})
         finally:
@@ -686,31 +689,6 @@ def _main_process_only(cb: Callback) -> bool:
     return isinstance(
         cb, CSVLogger | JSONLinesLogger | ModelCheckpoint | ProgressDisplay | TensorBoard
     )
-
-
-def _update(metrics: list[Any], out: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> None:
-    """Feed a batch to the metrics, with its weights to those that take them."""
-    for m in metrics:
-        if w is not None and _takes_weight(m):
-            m.update(out, y, weight=w)
-        else:
-            m.update(out, y)
-
-
-def _takes_weight(metric: Any) -> bool:
-    """Whether the metric's ``update`` takes ``weight`` (asked once per metric class: this runs
-    for every weighted batch)."""
-    return _update_takes_weight(type(metric))
-
-
-@functools.cache
-def _update_takes_weight(cls: type) -> bool:
-    import inspect
-
-    try:
-        return "weight" in inspect.signature(cls.update).parameters
-    except (TypeError, ValueError, AttributeError):
-        return False
 
 
 def _plain_batches(loader: DataLoader) -> Iterable[Any]:
