@@ -172,7 +172,10 @@ class TensorDataset(Dataset):
 
     def _batch(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
         """Rows ``idx`` (already valid) of every array: the DataLoader's unchecked fast path."""
-        return tuple(a[idx] for a in self.arrays)
+        arrays = self.arrays
+        if len(arrays) == 2:  # (x, y), the common case: no generator
+            return arrays[0][idx], arrays[1][idx]
+        return tuple([a[idx] for a in arrays])
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{a.dtype}{list(a.shape)}" for a in self.arrays)
@@ -349,8 +352,10 @@ def _require_batch_indexing(dataset: Dataset) -> None:
 
 
 @functools.cache
+@functools.cache
 def _has_fast_batch(cls: type) -> bool:
-    """True when ``cls._batch`` comes with ``cls.__getitem__`` (subclasses may override that)."""
+    """True when ``cls._batch`` comes with ``cls.__getitem__`` (subclasses may override that);
+    asked once per class, as the DataLoader asks it for every batch."""
 
     def owner(name: str) -> type | None:
         return next((k for k in cls.__mro__ if name in vars(k)), None)

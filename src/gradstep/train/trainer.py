@@ -368,6 +368,7 @@ class Trainer:
         first = epoch == 0 or self.global_step == 0
         sync = self._sync
         replay = self._replay() if self._capture and not weighted and sync is None else None
+        float_targets = self.target_kind != "index"
         for b, batch in enumerate(loader):
             xb, yb = batch[0], batch[1]
             if xb.dtype != dt and xb.dtype.kind in "biuf":
@@ -375,7 +376,7 @@ class Trainer:
             if batch_begin:
                 cblist.call("on_train_batch_begin", b, {})
             if replay is not None:  # zero_grad, forward, loss, backward in one call
-                if self.target_kind != "index" and yb.dtype != dt and yb.dtype.kind in "biuf":
+                if float_targets and yb.dtype != dt and yb.dtype.kind in "biuf":
                     yb = yb.astype(dt)
                 loss, out = replay(xb, yb)
                 wb = None
@@ -388,11 +389,7 @@ class Trainer:
                 if first:
                     self._check_classes(out.data, loader, "training")
                     first = False
-                if (
-                    self.target_kind != "index"
-                    and yb.dtype != out.data.dtype
-                    and yb.dtype.kind in "biuf"
-                ):
+                if float_targets and yb.dtype != out.data.dtype and yb.dtype.kind in "biuf":
                     yb = yb.astype(out.data.dtype)
                 wb = batch[2] if weighted else None
                 loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
