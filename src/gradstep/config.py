@@ -234,9 +234,9 @@ _DECLARED: list[Key] = [
     Key("train.threads", "int", 0,
         "CPU threads of the linear algebra (0: the library's default; 1 is often fastest for "
         "small networks or a busy machine)", low=0),
-    Key("train.capture", "bool", False,
+    Key("train.capture", "bool", True,
         "record each batch's forward and backward once and replay it without the engine "
-        "(gs.capture; same numbers, faster for small networks)"),
+        "(gs.capture; the same numbers; false: every step eager)"),
     Key("train.save_every", "int", 1,
         "write state.safetensors every N epochs, so a killed run can be resumed (0: only at the "
         "end and on Ctrl-C or SIGTERM)", low=0),

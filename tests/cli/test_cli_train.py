@@ -269,6 +269,7 @@ def test_train_capture_gives_the_eager_run_bit_for_bit(tmp_path, capsys, monkeyp
         return original(self, xb, yb)
 
     monkeypatch.setattr(ForwardBackward, "__call__", spy)
+    monkeypatch.delenv("GRADSTEP_CAPTURE", raising=False)
     runs = {}
     for flag in ("false", "true"):
         out = tmp_path / flag

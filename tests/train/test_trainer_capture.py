@@ -19,7 +19,7 @@ def _data(n: int = 70, features: int = 6, classes: int = 3, seed: int = 0):
     return x, rng.integers(0, classes, n)
 
 
-def _run(build, capture: bool, **fit):
+def _run(build, capture: bool | None, **fit):
     gs.manual_seed(0)
     model, opt, sched, kw = build()
     trainer = gs.Trainer(model, nn.CrossEntropyLoss(), opt, scheduler=sched, **kw)
@@ -104,3 +104,44 @@ def test_capture_must_be_a_bool():
     trainer = gs.Trainer(model, nn.CrossEntropyLoss(), opt)
     with pytest.raises(TypeError, match="capture must be True or False"):
         trainer.fit(_data(), epochs=1, verbose=0, capture="yes")
+
+
+class _ItemInForward(nn.Module):
+    """A model that reads a value in Python during its forward: it cannot be recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(6, 3)
+
+    def forward(self, x):
+        out = self.lin(x)
+        self.last_max = out.max().item()
+        return out
+
+
+def test_capture_is_the_default_and_the_environment_turns_it_off(monkeypatch):
+    monkeypatch.delenv("GRADSTEP_CAPTURE", raising=False)
+    trainer, _, _, _ = _run(_mlp_adam, None)
+    assert trainer._forward_backward.captured
+    monkeypatch.setenv("GRADSTEP_CAPTURE", "0")
+    trainer, _, _, _ = _run(_mlp_adam, None)
+    assert trainer._forward_backward is None
+
+
+def test_a_model_that_cannot_be_recorded_runs_eagerly_warning_only_when_asked(recwarn, monkeypatch):
+    from gradstep.capture import CaptureWarning
+
+    monkeypatch.delenv("GRADSTEP_CAPTURE", raising=False)
+
+    def build():
+        model = _ItemInForward()
+        return model, optim.SGD(model.parameters(), lr=0.1), None, {}
+
+    _, h_default, w_default, _ = _run(build, None)
+    assert not [w for w in recwarn if issubclass(w.category, CaptureWarning)]
+    with pytest.warns(CaptureWarning, match=r"item\(\)|\.item"):
+        _, h_asked, _, _ = _run(build, True)
+    _, h_eager, w_eager, _ = _run(build, False)
+    assert h_default["loss"] == h_eager["loss"] == h_asked["loss"]
+    for a, b in zip(w_default, w_eager):
+        np.testing.assert_array_equal(a, b)

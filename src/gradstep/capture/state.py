@@ -127,7 +127,16 @@ class StateSet:
         self.external: list[np.ndarray] = []
         seen: set[int] = set()
 
+        #: Why these objects cannot be captured (None when they can).
+        self.unsupported: str | None = None
+
         def add(t: Tensor | None, name: str, kind: str) -> None:
+            if t is not None and not isinstance(t, Tensor):
+                self.unsupported = (
+                    f"{name} is a {type(t).__name__}, not a gradstep Tensor, so its memory "
+                    "cannot be traced"
+                )
+                return
             if t is not None and id(t) not in seen:
                 seen.add(id(t))
                 self.tracked.append(Tracked(t, name, kind))

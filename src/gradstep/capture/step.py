@@ -81,6 +81,8 @@ class CapturedStep:
         self._recordings: dict[Any, int] = {}
         #: Why the last failed recording fell back to eager execution (None if none failed).
         self.reason: str | None = None
+        #: Fall back without a CaptureWarning (the Trainer's default capture sets it).
+        self.quiet = False
 
     # -- calling ------------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -150,7 +152,7 @@ class CapturedStep:
 
     def _fall_back(self, reason: str) -> None:
         self.reason = reason
-        if reason not in self._warned:
+        if reason not in self._warned and not self.quiet:
             self._warned.add(reason)
             warnings.warn(
                 f"gs.capture runs {getattr(self.step_fn, '__name__', 'the step')} eagerly: "
@@ -163,6 +165,8 @@ class CapturedStep:
         """Record one step on ``args``; restores every piece of state it changed. Raises Abort
         when the step cannot be recorded or the replay does not match eager execution."""
         state = self.state
+        if state.unsupported is not None:
+            raise Abort(state.unsupported, _where_defined(self.step_fn))
         rec = Recorder(state)
         bindings = Bindings.before(state)
         s0 = state.snapshot()

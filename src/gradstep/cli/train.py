@@ -349,7 +349,7 @@ def _fit(trainer: Any, data: Any, cfg: dict, stops: list, verbose: int, resume: 
         shuffle=cfg["data"]["shuffle"],
         resume=resume,
         log_every_step=True,
-        capture=cfg["train"]["capture"],
+        capture=None if cfg["train"]["capture"] else False,  # None: on, quiet if it cannot
     )
 
 

@@ -1,5 +1,6 @@
-"""One batch's zero_grad, forward, loss and backward for the Trainer: eager, or replayed by
-``gs.capture`` when ``fit(capture=True)`` (or the config's ``train.capture``) asks for it.
+"""One batch's zero_grad, forward, loss and backward for the Trainer: replayed by ``gs.capture``
+(the default; ``fit(capture=False)``, the config's ``train.capture = false`` or the environment
+variable ``GRADSTEP_CAPTURE=0`` turn it off), or eager.
 
 The optimizer's update stays outside the recording: the Trainer checks the loss and the gradient
 norm between the two (its divergence guard), so a non-finite step never updates the weights, and
@@ -9,6 +10,7 @@ eagerly, after one warning that says why.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..tensor import Tensor
@@ -26,9 +28,12 @@ class ForwardBackward:
     ((4, 2), (2, 3), True)
     """
 
-    def __init__(self, model: Any, optimizer: Any, loss_fn: Any, capture: bool = False) -> None:
+    def __init__(
+        self, model: Any, optimizer: Any, loss_fn: Any, capture: bool = False, quiet: bool = False
+    ) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.capture = bool(capture)
+        self.quiet = quiet  # fall back to eager without a warning (capture was not asked for)
         self.step: Any = None  # the CapturedStep, made at the first batch
 
     def eager(self, x: Tensor, y: Any) -> tuple[Tensor, Tensor]:
@@ -43,9 +48,15 @@ class ForwardBackward:
         if not self.capture:
             return self.eager(x, yb)
         if self.step is None:
-            from ..capture import capture
+            from ..capture import CaptureWarning, capture
 
-            self.step = capture(self.eager, x, yb)
+            if self.quiet:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", CaptureWarning)
+                    self.step = capture(self.eager, x, yb)
+                self.step.quiet = True
+            else:
+                self.step = capture(self.eager, x, yb)
         return self.step(x, yb)
 
     @property

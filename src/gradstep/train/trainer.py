@@ -133,7 +133,8 @@ class Trainer:
         self.schedule_sized_by_fit = False
         self._fit_callbacks: list[Callback] = []  # those of the current (or last) fit beyond ours
         self._sync: Any = None  # the MPI side of the current fit (FitSync), None in one process
-        self._capture = False  # fit(capture=True): replay each batch's forward and backward
+        self._capture = False  # replay each batch's forward and backward (fit's capture)
+        self._capture_asked = False  # capture=True given: warn when it falls back
         self._forward_backward: ForwardBackward | None = None
         self._restored_callback_state: dict[str, Any] | None = None
         self._initial = (
@@ -178,7 +179,7 @@ class Trainer:
         class_weight: Any = None,
         validation_split: float | None = None,
         reset: bool = False,
-        capture: bool = False,
+        capture: bool | None = None,
     ) -> History:
         """Train for ``epochs`` more epochs (or, with ``resume=path``, up to ``epochs`` in total)
         on ``train`` — a Dataset, a DataLoader or an (x, y) pair — or, as in Keras, on x and y
@@ -193,9 +194,11 @@ class Trainer:
         (one number per sample) and ``class_weight`` ("balanced" or {class: weight}) make every
         loss and metric a weighted mean (see ``train.weighting``), validation included;
         ``validation_split`` holds out a share of (x, y) (``val`` wins when both are given).
-        ``capture=True`` records each batch's forward and backward once (``gs.capture``) and
-        replays it without the engine from then on (unweighted fits in one process; anything
-        it cannot record runs eagerly, with a warning).
+        Each batch's forward and backward is recorded once (``gs.capture``) and replayed
+        without the engine from then on, with the same numbers (unweighted fits in one process;
+        the fit's first batch runs eagerly). ``capture=False`` (or the environment variable
+        ``GRADSTEP_CAPTURE=0``) keeps every step eager; a model that cannot be recorded runs
+        eagerly either way, with a CaptureWarning only when ``capture=True`` was asked for.
 
         A schedule that needs ``total_steps`` and was given none is sized here, from the epochs
         this call will reach; when a later call trains past that end, it is re-sized to the new
@@ -222,9 +225,13 @@ class Trainer:
             raise ValueError(f"epochs must be a non-negative int, got {epochs!r}.")
         if verbose not in (0, 1, 2):
             raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}.")
+        asked = capture is not None
+        if capture is None:  # the default: on, unless GRADSTEP_CAPTURE=0 turns it off
+            capture = os.environ.get("GRADSTEP_CAPTURE", "1") != "0"
         if not isinstance(capture, bool):
             raise TypeError(f"capture must be True or False, got {capture!r}.")
         self._capture = capture
+        self._capture_asked = asked
         extra = [*callbacks, *as_conditions(stop)]
         if log_every_step:
             extra.append(StepLogger())
@@ -375,15 +382,13 @@ class Trainer:
                 xb = xb.astype(dt)
             if batch_begin:
                 cblist.call("on_train_batch_begin", b, {})
-            if replay is not None:  # zero_grad, forward, loss, backward in one call
+            replayed = replay is not None and not first
+            if replayed:  # zero_grad, forward, loss and backward in one call
                 if float_targets and yb.dtype != dt and yb.dtype.kind in "biuf":
                     yb = yb.astype(dt)
                 loss, out = replay(xb, yb)
                 wb = None
-                if first:
-                    self._check_classes(out.data, loader, "training")
-                    first = False
-            else:
+            else:  # eager (also a fit's first batch, whose outputs are checked before the loss)
                 opt.zero_grad()
                 out = model(Tensor._make(xb))
                 if first:
@@ -406,7 +411,7 @@ class Trainer:
             if not math.isfinite(lv):
                 self._diverged("loss", lv, epoch, b)
                 break
-            if sync is None and replay is None:
+            if sync is None and not replayed:
                 loss.backward()
             # the norm before clipping; a non-finite norm stops before the update either way
             gn = clip_grad_norm_(params, clip) if clip is not None else grad_norm()
@@ -456,7 +461,11 @@ class Trainer:
         same = fb is not None and fb.model is self.model and fb.optimizer is self.optimizer
         if not same or fb.loss_fn is not self.loss_fn:
             fb = self._forward_backward = ForwardBackward(
-                self.model, self.optimizer, self.loss_fn, capture=True
+                self.model,
+                self.optimizer,
+                self.loss_fn,
+                capture=True,
+                quiet=not self._capture_asked,
             )
         return fb
 
