@@ -36,7 +36,7 @@ def fake(monkeypatch):
 
     xp = _XP()
     xp.matmul = matmul
-    monkeypatch.setattr(blas_threads, "_blas", [blas.set, blas.get])
+    monkeypatch.setitem(blas_threads._CONTROLS, "numpy", [(blas.get, blas.set)])
     return blas, seen, xp
 
 
@@ -92,7 +92,7 @@ def test_real_openblas_limit_is_untouched():
     """With NumPy's real OpenBLAS: a user's limit holds after mid-size products, inside and
     outside a threadpoolctl block, and the product is right."""
     if _numpy_openblas_threads() is None:
-        pytest.skip("NumPy is not linked to OpenBLAS here: there is nothing to steer")
+        pytest.skip(reason="NumPy is not linked to OpenBLAS here: there is nothing to steer")
     a = np.random.default_rng(0).standard_normal((100, 100))
     with threadpool_limits(2):
         out = blas_threads.matmul(np, a, a.T)

@@ -1,20 +1,24 @@
-"""Matrix products on one BLAS thread when they are small, on all of them when they are big.
+"""BLAS calls on one thread when they are small, on all of them when they are big.
 
-OpenBLAS splits a product over its threads and then waits for every one of them. When another
+OpenBLAS splits a call over its threads and then waits for every one of them. When another
 process keeps a core busy, the thread on that core runs only when the scheduler gives it a slice
 (milliseconds later), so a product that takes 20 µs on one thread can take 2–20 ms on two.
 OpenBLAS already runs the smallest products on one thread (m·n·k ≤ 262,144 for a matrix product,
 m·n < 9,216 for a matrix-vector one); :func:`matmul` runs the next range, up to
 :data:`SMALL_PRODUCT`, on one thread as well, where a second thread saves little even on an idle
 machine, and leaves bigger products to the thread limit (``gs.set_num_threads``). The thread
-count is set back after each such product, so nothing outside sees a change. Only NumPy's
-OpenBLAS is steered; with another BLAS, or with ``GRADSTEP_BLAS_THREADS=fixed``, :func:`matmul`
-is plain ``xp.matmul``.
+count is set back after each such call, so nothing outside sees a change.
+
+:func:`openblas_controls` finds the thread controls of NumPy's or scipy's OpenBLAS (their wheels
+bundle one each) and :func:`on_one_thread` runs any call under them: the optimizers' BLAS
+``axpy`` (optim/blas.py) uses the same two. With another BLAS, or with
+``GRADSTEP_BLAS_THREADS=fixed``, nothing is steered.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 #: m·n·k below which a product runs on one thread. Measured on 2 cores (AMD EPYC, OpenBLAS
@@ -25,27 +29,53 @@ SMALL_PRODUCT = 4_000_000
 _GEMM_SINGLE = 262_144
 GEMV_SINGLE = 9_216
 
-_blas: list[Any] = []  # [set, get] once bound; [] before; [None, None] when nothing to steer
+Controls = list[tuple[Callable[[], int], Callable[[int], Any]]]
+_CONTROLS: dict[str, Controls] = {}
 
 
-def _bind() -> None:
-    """Find NumPy's OpenBLAS and its thread functions (once, at the first mid-size product)."""
-    found: list[Any] = [None, None]
+def openblas_controls(package: str) -> Controls:
+    """``(get, set)`` thread-count functions of the OpenBLAS that ``package`` ("numpy" or
+    "scipy") bundles, found once by threadpoolctl; every OpenBLAS loaded when none lies in that
+    package's folder; empty when there is nothing to steer."""
+    found = _CONTROLS.get(package)
+    if found is not None:
+        return found
+    found = []
     if os.environ.get("GRADSTEP_BLAS_THREADS", "").lower() != "fixed":
         try:
             from threadpoolctl import ThreadpoolController
 
-            for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
-                if "numpy" not in str(lib.filepath):
-                    continue
-                setter = lib._get_symbol("openblas_set_num_threads")
-                getter = lib._get_symbol("openblas_get_num_threads")
-                if setter is not None and getter is not None:
-                    found = [setter, getter]
-                    break
+            libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
+            own = [
+                lib
+                for lib in libs
+                if os.path.basename(os.path.dirname(str(lib.filepath))).startswith(package)
+            ]
+            for lib in own or libs:
+                get = lib._get_symbol("openblas_get_num_threads")
+                put = lib._get_symbol("openblas_set_num_threads")
+                if get is not None and put is not None:
+                    found.append((get, put))
         except Exception:  # noqa: BLE001 - steering is an optimisation: never fail over it
-            pass
-    _blas[:] = found
+            found = []
+    _CONTROLS[package] = found
+    return found
+
+
+def on_one_thread(controls: Controls, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` with the OpenBLAS libraries of ``controls`` held to one thread,
+    their counts set back afterwards (no lock: another thread that reads our 1 leaves it alone,
+    and the count restored is the one read before it changed)."""
+    saved = [get() for get, _ in controls]
+    if not any(n > 1 for n in saved):
+        return fn(*args, **kwargs)
+    for _, put in controls:
+        put(1)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        for (_, put), n in zip(controls, saved):
+            put(n)
 
 
 def matmul(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
@@ -56,18 +86,18 @@ def matmul(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
     mnk = m * k * n
     vector = a.ndim == 1 or a.shape[-2] == 1 or n == 1
     if mnk < SMALL_PRODUCT and mnk > (GEMV_SINGLE if vector else _GEMM_SINGLE):
-        if not _blas:
-            _bind()
-        setter, getter = _blas
-        if setter is not None:
-            before = getter()
-            if before > 1:
-                setter(1)
-                try:
-                    return xp.matmul(a, b, out=out)
-                finally:
-                    setter(before)
+        controls = _CONTROLS.get("numpy")
+        if controls is None:
+            controls = openblas_controls("numpy")
+        if controls:
+            return on_one_thread(controls, xp.matmul, a, b, out=out)
     return xp.matmul(a, b, out=out)
 
 
-__all__ = ["GEMV_SINGLE", "SMALL_PRODUCT", "matmul"]
+__all__ = [
+    "GEMV_SINGLE",
+    "SMALL_PRODUCT",
+    "matmul",
+    "on_one_thread",
+    "openblas_controls",
+]

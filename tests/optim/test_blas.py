@@ -55,7 +55,7 @@ def test_large_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
     """Above OpenBLAS's threading size the call runs with one thread; the count is restored."""
     blas.axpy(1.0, np.ones(2048), np.zeros(2048))  # loads the routines, finds the controls
     if not blas._PINS:
-        pytest.skip("scipy's BLAS is not an OpenBLAS that threadpoolctl reports")
+        pytest.skip(reason="scipy's BLAS is not an OpenBLAS threadpoolctl reports: nothing to hold")
     seen = []
     real = blas._ROUTINES["d"]
 

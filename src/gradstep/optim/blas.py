@@ -24,11 +24,11 @@ Example::
 
 from __future__ import annotations
 
-import ctypes
-import os
 from typing import Any
 
 import numpy as np
+
+from ..blas_threads import Controls, on_one_thread, openblas_controls
 
 # Smaller arrays take the two ufuncs (measured crossover, float32: about 1,000 elements).
 MIN_SIZE = 1024
@@ -36,53 +36,19 @@ MIN_SIZE = 1024
 OPENBLAS_THREADED_ABOVE = 10_000
 
 _ROUTINES: dict[str, Any] | None = None
-_PINS: list[tuple[Any, Any]] = []  # (get_num_threads, set_num_threads) of scipy's OpenBLAS
+_PINS: Controls = []  # the thread controls of scipy's OpenBLAS (blas_threads finds them)
 
 
 def _routines() -> dict[str, Any]:
     """``{dtype char: axpy}``, imported on first use (scipy.linalg takes ~0.2 s to import), and
-    the thread controls of the OpenBLAS libraries then loaded."""
+    the thread controls of the OpenBLAS scipy calls."""
     global _ROUTINES
     if _ROUTINES is None:
         from scipy.linalg import blas
 
-        _PINS.extend(_openblas_thread_controls())
+        _PINS[:] = openblas_controls("scipy")
         _ROUTINES = {"f": blas.saxpy, "d": blas.daxpy}
     return _ROUTINES
-
-
-def _openblas_thread_controls() -> list[tuple[Any, Any]]:
-    """``(get, set)`` thread-count functions of the OpenBLAS scipy calls, found by threadpoolctl:
-    the one in scipy's own folder (its wheels bundle one beside NumPy's), else every OpenBLAS
-    loaded (0.6 µs each per call); none when it cannot tell (then calls are not pinned)."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        paths = [i["filepath"] for i in threadpool_info() if i.get("internal_api") == "openblas"]
-    except Exception:  # threadpoolctl missing or failing: leave BLAS threading as it is
-        return []
-    own = [p for p in paths if "scipy" in os.path.basename(os.path.dirname(p)).lower()]
-    if len(own) == 1:
-        paths = own
-    controls = []
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("", "scipy_"):
-            for suffix in ("", "64_", "_64"):
-                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    get.restype = ctypes.c_int
-                    put.argtypes = [ctypes.c_int]
-                    controls.append((get, put))
-                    break
-            else:
-                continue
-            break
-    return controls
 
 
 def axpy(alpha: float, x: Any, y: Any) -> bool:
@@ -101,17 +67,8 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
         return False
     if y.ndim != 1:
         x, y = x.reshape(-1), y.reshape(-1)
-    saved = [get() for get, _ in _PINS] if y.size > OPENBLAS_THREADED_ABOVE else ()
-    if any(n > 1 for n in saved):
-        # One thread for this call. No lock: another thread that reads our 1 leaves it alone,
-        # and the count we restore is the one read before we changed it.
-        for _, put in _PINS:
-            put(1)
-        try:
-            out = routine(x, y, a=alpha)
-        finally:
-            for (_, put), n in zip(_PINS, saved):
-                put(n)
+    if y.size > OPENBLAS_THREADED_ABOVE:
+        out = on_one_thread(_PINS, routine, x, y, a=alpha)
     else:
         out = routine(x, y, a=alpha)
     if out is not y:  # f2py made a copy: keep its result all the same
