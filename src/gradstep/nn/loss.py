@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..functional import loss as F
+from ..functional.loss_args import _REDUCTIONS, _reduction
 from ..tensor import Tensor
 from .module import Module
 
 
 def _check_reduction(cls: str, reduction: str) -> str:
-    if reduction not in F._REDUCTIONS:
+    if reduction not in _REDUCTIONS:
         raise ValueError(
             f"{cls} reduction must be one of 'mean', 'sum' or 'none', got {reduction!r}."
         )
@@ -48,7 +49,7 @@ class _Loss(Module):
     ) -> None:
         super().__init__()
         if size_average is not None or reduce is not None:
-            reduction = F._reduction(type(self).__name__, reduction, size_average, reduce)
+            reduction = _reduction(type(self).__name__, reduction, size_average, reduce)
         self.reduction = _check_reduction(type(self).__name__, reduction)
 
 
