@@ -7,7 +7,6 @@ stepping, the History, the user's callbacks, stopping conditions and the progres
 from __future__ import annotations
 
 import copy
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +20,6 @@ from ..data.dataset import Dataset, check_finite, to_numpy
 from ..data.loader import DataLoader
 from ..data.split import Standardizer
 from ..nn.registry import get_loss
-from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from . import metrics as M
 from .callbacks import (
@@ -35,9 +33,9 @@ from .callbacks import (
     StepLogger,
 )
 from .captured import ForwardBackward
+from .epoch import run_epoch
 from .fit_data import dataset_for, fit_loaders, loader_for
-from .grad_norm import flatten_model, grad_norm_function
-from .metric_batches import MetricBatches
+from .grad_norm import flatten_model
 from .metric_batches import update as update_metrics
 from .progress import ProgressDisplay
 from .state import STATE_KIND, callback_key, restore_training_state, training_state
@@ -298,7 +296,7 @@ class Trainer:
             # way there would only repeat it.
             with np.errstate(over="ignore", invalid="ignore"):
                 while self.epoch < target and not self.stop_training:
-                    self._run_epoch(loader, val_loader, cblist)
+                    run_epoch(self, loader, val_loader, cblist)
         finally:
             self.history.stopped_by = self.stop_reason
             cblist.call("on_train_end", {})
@@ -345,115 +343,6 @@ class Trainer:
         """The callbacks whose ``state_dict()`` a saved training state holds: the Trainer's own
         and those of the current (or last) fit, stopping conditions included."""
         return [*self.callbacks, *self._fit_callbacks]
-
-    def _run_epoch(
-        self, loader: DataLoader, val_loader: DataLoader | None, cblist: CallbackList
-    ) -> None:
-        epoch = self.epoch
-        model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
-        loader.set_epoch(epoch)
-        t0 = self._clock()
-        cblist.call("on_epoch_begin", epoch, {})
-        model.train()
-        metrics = [M.get_metric(s, self.rule) for s in self.metric_specs]
-        for m in metrics:
-            m.reset()
-        batches = MetricBatches(metrics)
-        params = [p for g in opt.param_groups for p in g["params"]]
-        grad_norm = grad_norm_function(params)
-        batch_begin = cblist.has("on_train_batch_begin")
-        batch_end = cblist.has("on_train_batch_end")
-        clip = self.grad_clip
-        dt = self.dtype
-        weighted = getattr(loader, "weighted", False)
-        wloss = WeightedLoss(loss_fn) if weighted else None
-        loss_sum = 0.0
-        n_seen = 0.0
-        gn_sum = 0.0
-        lr = opt.param_groups[0]["lr"]
-        summed = getattr(loss_fn, "reduction", "mean") == "sum"
-        first = epoch == 0 or self.global_step == 0
-        sync = self._sync
-        replay = self._replay() if self._capture and not weighted and sync is None else None
-        float_targets = self.target_kind != "index"
-        for b, batch in enumerate(loader):
-            xb, yb = batch[0], batch[1]
-            if xb.dtype != dt and xb.dtype.kind in "biuf":
-                xb = xb.astype(dt)
-            if batch_begin:
-                cblist.call("on_train_batch_begin", b, {})
-            replayed = replay is not None and not first
-            if replayed:  # zero_grad, forward, loss and backward in one call
-                if float_targets and yb.dtype != dt and yb.dtype.kind in "biuf":
-                    yb = yb.astype(dt)
-                loss, out = replay(xb, yb)
-                wb = None
-            else:  # eager (also a fit's first batch, whose outputs are checked before the loss)
-                opt.zero_grad()
-                out = model(Tensor._make(xb))
-                if first:
-                    self._check_classes(out.data, loader, "training")
-                    first = False
-                if float_targets and yb.dtype != out.data.dtype and yb.dtype.kind in "biuf":
-                    yb = yb.astype(out.data.dtype)
-                wb = batch[2] if weighted else None
-                loss = loss_fn(out, yb) if wb is None else wloss(out, yb, wb)
-            lv = float(loss.data)
-            n = xb.shape[0]
-            count = n if wb is None else float(wb.sum())
-            if sync is not None:  # MPI: gradients averaged; the step's loss and stop from all
-                loss.backward()
-                lv, count, stop = sync.step(lv, count, self.stop_training)
-                if stop:  # a process's callback stopped after the last step: none takes this one
-                    self.stop_training = True
-                    b -= 1
-                    break
-            if not math.isfinite(lv):
-                self._diverged("loss", lv, epoch, b)
-                break
-            if sync is None and not replayed:
-                loss.backward()
-            # the norm before clipping; a non-finite norm stops before the update either way
-            gn = clip_grad_norm_(params, clip) if clip is not None else grad_norm()
-            if not math.isfinite(gn):
-                self._diverged("gradient norm", gn, epoch, b)
-                break
-            lr = opt.param_groups[0]["lr"]
-            opt.step()
-            self.global_step += 1
-            loss_sum += lv if summed else lv * count
-            n_seen += count
-            gn_sum += gn
-            batches.add(out.data, yb, wb)
-            if batch_end:
-                cblist.call(
-                    "on_train_batch_end", b, {"loss": lv, "lr": lr, "grad_norm": gn, "size": n}
-                )
-            if self.stop_training and sync is None:  # under MPI the next step's exchange tells all
-                break
-        if sync is not None:  # a stop asked for in the last step's callbacks holds for all
-            sync.agree_on_stop(self)
-        steps = max(b + 1, 1) if n_seen else 1
-        logs: dict[str, float] = {"loss": loss_sum if summed else loss_sum / max(n_seen, 1)}
-        batches.flush()
-        results = [m.result() for m in metrics] if sync is None else sync.metrics(metrics)
-        for m, value in zip(metrics, results):
-            logs[m.name] = float(value)
-        if self._wants_max_error and not self.stop_training:
-            logs["max_error"] = self._max_error(loader)
-        if val_loader is not None and not self.stop_reason:
-            for k, v in self._evaluate_loader(val_loader, cblist).items():
-                logs[f"val_{k}"] = v
-        logs["lr"] = float(lr)
-        logs["grad_norm"] = gn_sum / steps
-        logs["time"] = self._clock() - t0
-        if self.stop_reason is None or n_seen:
-            self.epoch += 1
-        cblist.call("on_epoch_end", epoch, logs)
-        if sync is not None:
-            sync.agree_on_stop(self)
-        if self.stop_reason is not None:
-            self.stop_training = True
 
     def _replay(self) -> ForwardBackward:
         """The captured forward-backward of this model, optimizer and loss (kept across fits)."""
