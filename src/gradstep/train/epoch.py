@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 
 
 def run_epoch(
-    self: Trainer, loader: DataLoader, val_loader: DataLoader | None, cblist: CallbackList
+    trainer: Trainer, loader: DataLoader, val_loader: DataLoader | None, cblist: CallbackList
 ) -> None:
-    """One epoch of ``self.fit``: the steps (eager or replayed, each checked by the divergence
+    """One epoch of ``trainer.fit``: the steps (eager or replayed, each checked by the divergence
     guard before the update), the metrics, validation and the epoch's callbacks."""
-    epoch = self.epoch
-    model, opt, loss_fn = self.model, self.optimizer, self.loss_fn
+    epoch = trainer.epoch
+    model, opt, loss_fn = trainer.model, trainer.optimizer, trainer.loss_fn
     loader.set_epoch(epoch)
-    t0 = self._clock()
+    t0 = trainer._clock()
     cblist.call("on_epoch_begin", epoch, {})
     model.train()
-    metrics = [M.get_metric(s, self.rule) for s in self.metric_specs]
+    metrics = [M.get_metric(s, trainer.rule) for s in trainer.metric_specs]
     for m in metrics:
         m.reset()
     batches = MetricBatches(metrics)
@@ -39,8 +39,8 @@ def run_epoch(
     grad_norm = grad_norm_function(params)
     batch_begin = cblist.has("on_train_batch_begin")
     batch_end = cblist.has("on_train_batch_end")
-    clip = self.grad_clip
-    dt = self.dtype
+    clip = trainer.grad_clip
+    dt = trainer.dtype
     weighted = getattr(loader, "weighted", False)
     wloss = WeightedLoss(loss_fn) if weighted else None
     loss_sum = 0.0
@@ -48,10 +48,10 @@ def run_epoch(
     gn_sum = 0.0
     lr = opt.param_groups[0]["lr"]
     summed = getattr(loss_fn, "reduction", "mean") == "sum"
-    first = epoch == 0 or self.global_step == 0
-    sync = self._sync
-    replay = self._replay() if self._capture and not weighted and sync is None else None
-    float_targets = self.target_kind != "index"
+    first = epoch == 0 or trainer.global_step == 0
+    sync = trainer._sync
+    replay = trainer._replay() if trainer._capture and not weighted and sync is None else None
+    float_targets = trainer.target_kind != "index"
     for b, batch in enumerate(loader):
         xb, yb = batch[0], batch[1]
         if xb.dtype != dt and xb.dtype.kind in "biuf":
@@ -68,7 +68,7 @@ def run_epoch(
             opt.zero_grad()
             out = model(Tensor._make(xb))
             if first:
-                self._check_classes(out.data, loader, "training")
+                trainer._check_classes(out.data, loader, "training")
                 first = False
             if float_targets and yb.dtype != out.data.dtype and yb.dtype.kind in "biuf":
                 yb = yb.astype(out.data.dtype)
@@ -79,52 +79,52 @@ def run_epoch(
         count = n if wb is None else float(wb.sum())
         if sync is not None:  # MPI: gradients averaged; the step's loss and stop from all
             loss.backward()
-            lv, count, stop = sync.step(lv, count, self.stop_training)
+            lv, count, stop = sync.step(lv, count, trainer.stop_training)
             if stop:  # a process's callback stopped after the last step: none takes this one
-                self.stop_training = True
+                trainer.stop_training = True
                 b -= 1
                 break
         if not math.isfinite(lv):
-            self._diverged("loss", lv, epoch, b)
+            trainer._diverged("loss", lv, epoch, b)
             break
         if sync is None and not replayed:
             loss.backward()
         # the norm before clipping; a non-finite norm stops before the update either way
         gn = clip_grad_norm_(params, clip) if clip is not None else grad_norm()
         if not math.isfinite(gn):
-            self._diverged("gradient norm", gn, epoch, b)
+            trainer._diverged("gradient norm", gn, epoch, b)
             break
         lr = opt.param_groups[0]["lr"]
         opt.step()
-        self.global_step += 1
+        trainer.global_step += 1
         loss_sum += lv if summed else lv * count
         n_seen += count
         gn_sum += gn
         batches.add(out.data, yb, wb)
         if batch_end:
             cblist.call("on_train_batch_end", b, {"loss": lv, "lr": lr, "grad_norm": gn, "size": n})
-        if self.stop_training and sync is None:  # under MPI the next step's exchange tells all
+        if trainer.stop_training and sync is None:  # under MPI the next step's exchange tells all
             break
     if sync is not None:  # a stop asked for in the last step's callbacks holds for all
-        sync.agree_on_stop(self)
+        sync.agree_on_stop(trainer)
     steps = max(b + 1, 1) if n_seen else 1
     logs: dict[str, float] = {"loss": loss_sum if summed else loss_sum / max(n_seen, 1)}
     batches.flush()
     results = [m.result() for m in metrics] if sync is None else sync.metrics(metrics)
     for m, value in zip(metrics, results):
         logs[m.name] = float(value)
-    if self._wants_max_error and not self.stop_training:
-        logs["max_error"] = self._max_error(loader)
-    if val_loader is not None and not self.stop_reason:
-        for k, v in self._evaluate_loader(val_loader, cblist).items():
+    if trainer._wants_max_error and not trainer.stop_training:
+        logs["max_error"] = trainer._max_error(loader)
+    if val_loader is not None and not trainer.stop_reason:
+        for k, v in trainer._evaluate_loader(val_loader, cblist).items():
             logs[f"val_{k}"] = v
     logs["lr"] = float(lr)
     logs["grad_norm"] = gn_sum / steps
-    logs["time"] = self._clock() - t0
-    if self.stop_reason is None or n_seen:
-        self.epoch += 1
+    logs["time"] = trainer._clock() - t0
+    if trainer.stop_reason is None or n_seen:
+        trainer.epoch += 1
     cblist.call("on_epoch_end", epoch, logs)
     if sync is not None:
-        sync.agree_on_stop(self)
-    if self.stop_reason is not None:
-        self.stop_training = True
+        sync.agree_on_stop(trainer)
+    if trainer.stop_reason is not None:
+        trainer.stop_training = True
