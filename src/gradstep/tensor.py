@@ -295,10 +295,7 @@ def run_backward(root: Tensor, gradient: Any) -> None:
             if pg.shape != d.shape or pg.dtype is not d.dtype:
                 pg = _conform(pg, d)
             if p._ctx is None:
-                if pg is p._grad_store and p._grad is None:  # an op wrote into the kept storage
-                    p._grad = pg
-                else:
-                    _accumulate_leaf(p, pg)
+                _accumulate_leaf(p, pg)
             elif nxt is None:
                 nxt, nxt_g = p, pg
             elif pending is None and p is nxt:
