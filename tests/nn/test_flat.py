@@ -147,3 +147,14 @@ def test_mixed_dtypes_are_refused():
         flatten_parameters(model)
     with pytest.raises(TypeError, match="not a Tensor"):
         flatten_parameters([np.zeros(2)])
+
+
+def test_flattening_twice_keeps_the_buffers_and_the_views():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    first = flatten_parameters(model)
+    views = [p.data for p in model.parameters()]
+    first.params[:] = np.arange(first.params.size)  # values only the first buffer holds
+    again = flatten_parameters(model)
+    assert again.params is first.params and again.grads is first.grads
+    assert all(p.data is v for p, v in zip(model.parameters(), views))
+    np.testing.assert_array_equal(again.params, np.arange(first.params.size))

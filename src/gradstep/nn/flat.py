@@ -52,9 +52,13 @@ def flatten_parameters(module_or_params: Module | Iterable[Tensor]) -> FlatBuffe
     that got no gradient in a step still reads ``.grad`` None, but its slice of ``flat_grads``
     keeps the values of an earlier step (zero before the first): a fused update must skip it or
     zero it. All parameters must share one dtype. Rebinding ``p.data`` (``Module.to(dtype)``) ends
-    the sharing; in-place changes (optimizer steps, ``load_state_dict``) keep it.
+    the sharing; in-place changes (optimizer steps, ``load_state_dict``) keep it. Parameters
+    that already tile flat buffers in this order keep them: flattening twice changes nothing.
     """
     params = _params_of(module_or_params)
+    laid_out = find_flat_buffers(params)
+    if laid_out is not None:  # already flat in this order: keep the buffers (and their views)
+        return laid_out
     dtypes = sorted({str(p.data.dtype) for p in params})
     if len(dtypes) > 1:
         raise ValueError(

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import optim
-from ..nn.flat import find_flat_buffers, flatten_parameters
+from ..nn.flat import flatten_parameters
 from ..optim.optimizer import Optimizer
 from ..optim.registry import OPTIMIZERS
 from ..validate import real, unit_interval
@@ -118,9 +118,7 @@ class FlatParameter:
     requires_grad = True
 
     def __init__(self, params: list[Any]) -> None:
-        flat = find_flat_buffers(params)
-        if flat is None:
-            flat = flatten_parameters(params)
+        flat = flatten_parameters(params)  # keeps buffers the parameters already tile
         self.params = params
         self.data, self._grad = flat.params, flat.grads
 

@@ -53,12 +53,11 @@ def grad_norm_function(params: Sequence[Any]) -> Callable[[], float]:
 def flatten_model(model: Any) -> bool:
     """Lay ``model``'s parameters and gradients out in one flat buffer each, as the Trainer does
     by default (so that the optimizer updates, and the norm above reads, whole buffers in one
-    pass). Parameters already laid out so are left as they are; a model whose parameters mix
+    pass). Parameters already laid out so keep their buffers; a model whose parameters mix
     dtypes, or has none, is left alone. Returns whether the model is flat afterwards.
     """
     params = list(model.parameters())
     if not params or len({p.data.dtype for p in params}) != 1:
         return False
-    if find_flat_buffers(params) is None:
-        flatten_parameters(params)
+    flatten_parameters(params)  # keeps buffers the parameters already tile
     return True
