@@ -7,9 +7,9 @@ from typing import Any
 
 def install(cls: type) -> None:
     """Attach Python operators and PyTorch-named methods to the Tensor class."""
+    from . import functional as M  # arithmetic, matmul and the math functions
     from .backend import get_array_module
     from .functional import activation as A
-    from .functional import arithmetic as M
     from .functional import reduce as R
     from .functional import shape as S
 

@@ -12,29 +12,13 @@ from .activation import (
     tanh,
 )
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-from .arithmetic import (
-    abs,
-    add,
-    cast,
-    clamp,
-    clip,
-    div,
-    exp,
-    log,
-    matmul,
-    maximum,
-    minimum,
-    mul,
-    neg,
-    pow,
-    sqrt,
-    sub,
-    where,
-)
+from .arithmetic import add, cast, div, mul, neg, pow, sub
 from .conv import conv1d, conv2d
 from .linear import linear
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_all
+from .math_functions import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
+from .matmul import matmul
 from .normalization import batch_norm
 from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .reduce import amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum, var

@@ -10,7 +10,7 @@ from .. import random as _random
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor, apply
-from .arithmetic import _to_float_tensor
+from .math_functions import _to_float_tensor
 from .reduce import _norm_dims
 
 

@@ -155,7 +155,7 @@ def std(
     axis: Any = None,
     keepdims: bool | None = None,
 ) -> Tensor:
-    from .arithmetic import sqrt
+    from .math_functions import sqrt
 
     return sqrt(
         var(a, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis, keepdims=keepdims)
@@ -228,7 +228,7 @@ def _max_min(a: Any, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None, 
         keepdim = keepdims
     d = _pick(dim, axis)
     if isinstance(d, Tensor):  # torch.max(a, b): elementwise maximum
-        from .arithmetic import maximum, minimum
+        from .math_functions import maximum, minimum
 
         return maximum(a, d) if is_max else minimum(a, d)
     if d is None:
@@ -301,7 +301,7 @@ def argmin(a: Any, dim: Any = None, keepdim: bool = False, *, axis: Any = None) 
 def logsumexp(a: Any, dim: Any, keepdim: bool = False) -> Tensor:
     """log Σ exp(a) along ``dim`` (an int or a tuple), computed stably (shifted by the maximum);
     integer tensors give the default float dtype, as in PyTorch."""
-    from .arithmetic import _to_float_tensor
+    from .math_functions import _to_float_tensor
 
     a = _to_float_tensor(a)
     return apply(LogSumExp(_norm_dims(dim, a.data.ndim), keepdim), a)
