@@ -51,8 +51,9 @@ def test_axpy_declines_a_read_only_destination():
     assert blas.axpy(1.0, np.ones(2048), y) is False
 
 
-def test_large_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
-    """Above OpenBLAS's threading size the call runs with one thread; the count is restored."""
+def test_middle_sized_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
+    """Between OpenBLAS's threading size and ONE_THREAD_UP_TO the call runs with one thread (the
+    count is restored); above it, with the thread limit."""
     blas.axpy(1.0, np.ones(2048), np.zeros(2048))  # loads the routines, finds the controls
     if not blas._PINS:
         pytest.skip(reason="scipy's BLAS is not an OpenBLAS threadpoolctl reports: nothing to hold")
@@ -72,4 +73,9 @@ def test_large_calls_run_on_one_thread_and_restore_the_count(monkeypatch):
         assert [get() for get, _ in blas._PINS] == [2] * len(blas._PINS)
         assert blas.axpy(0.5, np.ones(2048), np.zeros(2048))  # below 10,000: left as it is
         assert seen[-1] == [2] * len(blas._PINS)
+        big = blas.ONE_THREAD_UP_TO + 1
+        z = np.zeros(big)
+        assert blas.axpy(0.25, np.ones(big), z)
+        assert seen[-1] == [2] * len(blas._PINS)
     assert np.all(y == 0.5)
+    assert np.all(z == 0.25)

@@ -9,10 +9,13 @@ Below 1,024 elements the two ufuncs cost no more than the call's checks and over
 1.7 µs at 10 floats, equal near 1,000), so ``axpy`` declines them; the update then keeps NumPy's
 rounding (BLAS uses a fused multiply-add, which may change an update's last bit).
 
-Calls run on one BLAS thread. OpenBLAS splits an ``axpy`` of more than 10,000 elements over its
-threads, and on a busy machine waiting for the second thread cost milliseconds (a 1M-float Adam
-step: 2.1 ms on one thread, 2.6-20 ms on two, with other jobs on the two cores); on an idle one two
-threads halve the call. Pinning costs about 0.4 µs per call and is done only above that size.
+Calls up to ``ONE_THREAD_UP_TO`` elements run on one BLAS thread. OpenBLAS splits an ``axpy`` of
+more than 10,000 elements over its threads, and on a busy machine waiting for the second thread
+costs milliseconds, which a small network's step cannot hide. Bigger calls keep the thread limit
+(``gs.set_num_threads``), as PyTorch does: over 1M float32 two threads took 61 µs against 119 µs
+on one (AMD EPYC, idle; 31 against 53 µs at 512k, 14 against 25 µs at 256k), a gain worth the
+risk only where the model's own products already run on both threads. Pinning costs about
+0.4 µs per call and is done only in between.
 
 Example::
 
@@ -34,6 +37,8 @@ from ..blas_threads import Controls, on_one_thread, openblas_controls
 MIN_SIZE = 1024
 # OpenBLAS runs level-1 calls on the calling thread up to this many elements (interface/axpy.c).
 OPENBLAS_THREADED_ABOVE = 10_000
+# Above this many elements the call keeps OpenBLAS's thread count (see the module docstring).
+ONE_THREAD_UP_TO = 500_000
 
 _ROUTINES: dict[str, Any] | None = None
 _PINS: Controls = []  # the thread controls of scipy's OpenBLAS (blas_threads finds them)
@@ -52,9 +57,9 @@ def _routines() -> dict[str, Any]:
 
 
 def axpy(alpha: float, x: Any, y: Any) -> bool:
-    """``y += alpha·x`` in place through BLAS, on one thread, when ``x`` and ``y`` are
-    C-contiguous NumPy arrays of one dtype (float32 or float64) and one size of at least
-    ``MIN_SIZE`` elements; returns False, changing nothing, otherwise."""
+    """``y += alpha·x`` in place through BLAS (on one thread unless it is big) when ``x`` and
+    ``y`` are C-contiguous NumPy arrays of one dtype (float32 or float64) and one size of at
+    least ``MIN_SIZE`` elements; returns False, changing nothing, otherwise."""
     if type(y) is not np.ndarray or type(x) is not np.ndarray or y.size < MIN_SIZE:
         return False
     routine = (_ROUTINES or _routines()).get(y.dtype.char)
@@ -67,7 +72,7 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
         return False
     if y.ndim != 1:
         x, y = x.reshape(-1), y.reshape(-1)
-    if y.size > OPENBLAS_THREADED_ABOVE:
+    if OPENBLAS_THREADED_ABOVE < y.size <= ONE_THREAD_UP_TO:
         out = on_one_thread(_PINS, routine, x, y, a=alpha)
     else:
         out = routine(x, y, a=alpha)
@@ -76,4 +81,4 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
     return True
 
 
-__all__ = ["MIN_SIZE", "OPENBLAS_THREADED_ABOVE", "axpy"]
+__all__ = ["MIN_SIZE", "ONE_THREAD_UP_TO", "OPENBLAS_THREADED_ABOVE", "axpy"]
