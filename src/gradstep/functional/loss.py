@@ -214,10 +214,13 @@ class CrossEntropy(Function):
             x = xp.ascontiguousarray(x)
         z, e, s = _softmax_parts(xp, x)
         self.e, self.s, self.wt = e, s, None
-        flat = self.flat = _row_starts(xp, m, c) + self.t
+        # one row (batch 1, the textbook SGD step) starts at 0: its flat indices are the targets
+        flat = self.flat = self.t if m == 1 else _row_starts(xp, m, c) + self.t
         per = xp.log(s[:, 0])
         per -= z.reshape(-1)[flat]
         self.denom = m
+        if m == 1 and self.reduction != "none":  # the sum (and mean) of one loss is that loss
+            return per.reshape(())
         return _finish(xp, per, self.reduction, m, self.out_shape)
 
     def backward(self, g):

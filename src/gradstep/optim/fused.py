@@ -59,6 +59,7 @@ class Run:
     __slots__ = (
         "params", "datas", "stores", "pflat", "gflat", "ids", "entries", "sdicts", "sflat",
         "sviews", "names", "check_dicts", "check_names", "check_views", "step", "first", "scratch",
+        "scratch_fn",
     )  # fmt: skip
 
     def __init__(self, params: list, datas: list, stores: list) -> None:
@@ -80,6 +81,7 @@ class Run:
         self.step: Any = 0
         self.first = False
         self.scratch: dict[int, Any] = {}
+        self.scratch_fn: Any = None  # run_scratch's accessor, made once
 
     def grads_ready(self) -> bool:
         """Whether every member still has its planned data and its gradient in its storage."""
@@ -246,6 +248,8 @@ def state_ready(run: Run, items: dict, layout: Layout) -> bool:
     entries = run.entries
     if entries is None or run.names != layout.names:
         return False
+    if not layout.names and not layout.counts_steps:  # nothing laid out that could go stale
+        return True
     return (
         all(map(is_, map(items.get, run.ids), entries))
         and all(map(is_, map(dict.get, run.check_dicts, run.check_names), run.check_views))

@@ -400,7 +400,10 @@ class Optimizer:
 
 def run_scratch(opt: Optimizer, run: fused.Run) -> Callable[[int], Any]:
     """``scratch(k)`` for a run's update: the optimizer's shared work arrays, sliced once per run
-    and kept with it (a run's arrays never change size)."""
+    and kept with it (a run's arrays never change size); the accessor itself is made once."""
+    fn = run.scratch_fn
+    if fn is not None:
+        return fn
     cache = run.scratch
 
     def scratch(k: int) -> Any:
@@ -409,4 +412,5 @@ def run_scratch(opt: Optimizer, run: fused.Run) -> Callable[[int], Any]:
             work = cache[k] = opt._scratch_like(run.pflat, k)
         return work
 
+    run.scratch_fn = scratch
     return scratch

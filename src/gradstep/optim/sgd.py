@@ -7,6 +7,7 @@ from typing import Any
 
 from ..backend import get_array_module
 from ..validate import boolean, real
+from .blas import axpy
 from .fused import Layout
 from .optimizer import Optimizer, axpy_, effective_grad
 
@@ -175,9 +176,11 @@ class SGD(Optimizer):
         hyper: dict[str, Any],
         kernels: Any,
     ) -> None:
-        buf = states.get("momentum_buffer")
         plain = hyper["momentum"] == 0 and hyper["weight_decay"] == 0 and not hyper["maximize"]
-        if kernels is None or plain:  # plain SGD is one BLAS axpy either way
+        if plain and axpy(-hyper["lr"], grad, param):  # plain SGD: one BLAS axpy either way
+            return
+        buf = states.get("momentum_buffer")
+        if kernels is None or plain:
             sgd_update(param, grad, buf, scratch, first=first, **hyper)
         else:
             kernels.sgd(param, grad, buf, first=first, **hyper)
