@@ -73,9 +73,28 @@ def test_middle_sized_calls_run_on_one_thread_and_restore_the_count(monkeypatch)
         assert [get() for get, _ in blas._PINS] == [2] * len(blas._PINS)
         assert blas.axpy(0.5, np.ones(2048), np.zeros(2048))  # below 10,000: left as it is
         assert seen[-1] == [2] * len(blas._PINS)
+        calls = len(seen)
         big = blas.ONE_THREAD_UP_TO + 1
         z = np.zeros(big)
         assert blas.axpy(0.25, np.ones(big), z)
-        assert seen[-1] == [2] * len(blas._PINS)
+        if blas._numpy_routines():  # NumPy's own OpenBLAS took it, not scipy's
+            assert len(seen) == calls
+        else:  # scipy's, held to one thread
+            assert seen[-1] == [1] * len(blas._PINS)
     assert np.all(y == 0.5)
     assert np.all(z == 0.25)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_big_calls_through_numpys_openblas_match_numpy(dtype):
+    """Above ONE_THREAD_UP_TO the update goes to NumPy's cblas_?axpy (when found): the result is
+    y + a·x to the last bit or one rounding of it (a fused multiply-add)."""
+    rng = np.random.default_rng(0)
+    n = blas.ONE_THREAD_UP_TO + 3  # an odd tail past the vector width
+    x, y = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    expected = y + dtype(-0.3) * x
+    bound = 2 * np.finfo(dtype).eps * (np.abs(y) + np.abs(dtype(0.3) * x))  # two roundings
+    assert blas.axpy(-0.3, x, y)
+    assert np.all(np.abs(y - expected) <= bound)
+    if blas._numpy_routines():
+        assert set(blas._numpy_routines()) == {"f", "d"}

@@ -11,11 +11,14 @@ rounding (BLAS uses a fused multiply-add, which may change an update's last bit)
 
 Calls up to ``ONE_THREAD_UP_TO`` elements run on one BLAS thread. OpenBLAS splits an ``axpy`` of
 more than 10,000 elements over its threads, and on a busy machine waiting for the second thread
-costs milliseconds, which a small network's step cannot hide. Bigger calls keep the thread limit
+costs milliseconds, which a small network's step cannot hide. Bigger calls use the thread limit
 (``gs.set_num_threads``), as PyTorch does: over 1M float32 two threads took 61 µs against 119 µs
-on one (AMD EPYC, idle; 31 against 53 µs at 512k, 14 against 25 µs at 256k), a gain worth the
-risk only where the model's own products already run on both threads. Pinning costs about
-0.4 µs per call and is done only in between.
+on one (AMD EPYC, idle; 31 against 53 µs at 512k, 14 against 25 µs at 256k). They go to NumPy's
+own OpenBLAS (its ``cblas_?axpy`` through ctypes), not scipy's: after a threaded call an OpenBLAS
+keeps its threads spinning for a while, and scipy's spinning threads halved the speed of NumPy's
+next matrix products (a 512×2048×2048 product: 42 against 23 ms). Where NumPy's OpenBLAS cannot
+be reached, big calls stay on one thread of scipy's. Pinning costs about 0.4 µs per call and is
+done only in between.
 
 Example::
 
@@ -27,6 +30,8 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
+import os
 from typing import Any
 
 import numpy as np
@@ -41,6 +46,7 @@ OPENBLAS_THREADED_ABOVE = 10_000
 ONE_THREAD_UP_TO = 500_000
 
 _ROUTINES: dict[str, Any] | None = None
+_BIG: dict[str, Any] | None = None  # {dtype char: NumPy's OpenBLAS cblas_?axpy}, for big calls
 _PINS: Controls = []  # the thread controls of scipy's OpenBLAS (blas_threads finds them)
 
 
@@ -54,6 +60,41 @@ def _routines() -> dict[str, Any]:
         _PINS[:] = openblas_controls("scipy")
         _ROUTINES = {"f": blas.saxpy, "d": blas.daxpy}
     return _ROUTINES
+
+
+def _numpy_routines() -> dict[str, Any]:
+    """``{dtype char: cblas_?axpy}`` of the OpenBLAS NumPy bundles, found once through
+    threadpoolctl; empty when there is none (another BLAS) or GRADSTEP_BLAS_THREADS=fixed."""
+    global _BIG
+    if _BIG is not None:
+        return _BIG
+    found: dict[str, Any] = {}
+    if os.environ.get("GRADSTEP_BLAS_THREADS", "").lower() != "fixed":
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
+            own = [
+                lib
+                for lib in libs
+                if os.path.basename(os.path.dirname(str(lib.filepath))).startswith("numpy")
+            ]
+            for lib in own[:1]:
+                ilp64 = "64" in str(getattr(lib, "_symbol_suffix", ""))
+                index = ctypes.c_int64 if ilp64 else ctypes.c_int
+                for char, name, real in (
+                    ("f", "cblas_saxpy", ctypes.c_float),
+                    ("d", "cblas_daxpy", ctypes.c_double),
+                ):
+                    fn = lib._get_symbol(name)
+                    if fn is not None:
+                        fn.argtypes = [index, real, ctypes.c_void_p, index, ctypes.c_void_p, index]
+                        fn.restype = None
+                        found[char] = fn
+        except Exception:  # noqa: BLE001 - an optimisation: scipy's routine on one thread instead
+            found = {}
+    _BIG = found
+    return found
 
 
 def axpy(alpha: float, x: Any, y: Any) -> bool:
@@ -72,7 +113,13 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
         return False
     if y.ndim != 1:
         x, y = x.reshape(-1), y.reshape(-1)
-    if OPENBLAS_THREADED_ABOVE < y.size <= ONE_THREAD_UP_TO:
+    if y.size > ONE_THREAD_UP_TO:
+        big = (_BIG if _BIG is not None else _numpy_routines()).get(y.dtype.char)
+        if big is not None:  # NumPy's OpenBLAS, on its threads (y, x checked above)
+            big(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+            return True
+        out = on_one_thread(_PINS, routine, x, y, a=alpha)
+    elif y.size > OPENBLAS_THREADED_ABOVE:
         out = on_one_thread(_PINS, routine, x, y, a=alpha)
     else:
         out = routine(x, y, a=alpha)
