@@ -170,3 +170,31 @@ def test_class_weight_is_a_sample_weight() -> None:
     np.testing.assert_allclose(both.loss_curve_, product.loss_curve_, rtol=1e-13)
     unweighted = gsk.MLPClassifier(**kw).fit(X, y)
     assert not np.allclose(unweighted.loss_curve_, balanced.loss_curve_)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype) -> None:
+    """The one-pass numba loop (used for the flat parameter when numba is installed) keeps
+    scikit-learn's order of operations: 20 steps leave the same bits as the NumPy form."""
+    from gradstep.optim import kernels
+
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal(1000).astype(dtype)
+    grads = [rng.standard_normal(1000).astype(dtype) for _ in range(20)]
+    before = kernels.kernel_choice()
+    results = {}
+    try:
+        for path in ("numpy", "numba"):
+            assert kernels.select_kernels(path) == path
+            p = nn.Parameter(start.copy())
+            opt = SklearnAdam([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+            for g in grads:
+                p.grad = g
+                opt.step()
+            results[path] = (p.data.copy(), opt.state[p]["exp_avg"], opt.state[p]["exp_avg_sq"])
+    finally:
+        kernels.select_kernels(before)
+    for a, b in zip(results["numpy"], results["numba"]):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(results["numpy"][0], start)

@@ -14,6 +14,7 @@ Importing this module imports numba; ``kernels.select_kernels`` does it only whe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -309,4 +310,40 @@ def adam(
     loop(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq if amsgrad else exp_avg_sq, h)
 
 
-__all__ = ["adagrad", "adam", "rmsprop", "sgd"]
+# -- scikit-learn's Adam (gradstep.sklearn) --------------------------------------------------------
+
+
+def _make_sklearn_adam() -> Callable:
+    def loop(p, g, exp_avg, exp_avg_sq, h):  # pragma: no cover - compiled
+        beta1, w1, beta2, w2, nss, eps = h[0], h[1], h[2], h[3], h[4], h[5]
+        for i in range(p.shape[0]):
+            gi = g[i]
+            m = exp_avg[i] * beta1 + gi * w1
+            exp_avg[i] = m
+            v = exp_avg_sq[i] * beta2 + (gi * gi) * w2
+            exp_avg_sq[i] = v
+            p[i] = p[i] + (m * nss) / (np.sqrt(v) + eps)
+
+    return loop
+
+
+def sklearn_adam(
+    param: Any,
+    grad: Any,
+    exp_avg: Any,
+    exp_avg_sq: Any,
+    *,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+) -> None:
+    """``sklearn_adam_update`` (gradstep/sklearn/_optim.py) in one loop, with its operations in
+    its order, so both give the same numbers."""
+    step_size = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+    h = np.array((beta1, 1 - beta1, beta2, 1 - beta2, -step_size, eps), dtype=param.dtype)
+    _kernel(_make_sklearn_adam, param.dtype, 5)(param, grad, exp_avg, exp_avg_sq, h)
+
+
+__all__ = ["adagrad", "adam", "rmsprop", "sgd", "sklearn_adam"]

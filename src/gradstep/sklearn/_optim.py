@@ -17,6 +17,8 @@ import numpy as np
 
 from .. import optim
 from ..nn.flat import flatten_parameters
+from ..optim.fused import KernelUnavailable
+from ..optim.kernels import kernels_failed, numba_kernels
 from ..optim.optimizer import Optimizer
 from ..optim.registry import OPTIMIZERS
 from ..validate import real, unit_interval
@@ -91,6 +93,31 @@ class SklearnAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
         beta1, beta2 = hyper["betas"]
+        compiled = numba_kernels()
+        if (
+            compiled is not None
+            and type(param) is np.ndarray
+            and param.dtype.char in "fd"
+            and param.ndim == 1
+            and all(a.flags.c_contiguous for a in (param, grad, state["exp_avg"]))
+            and state["exp_avg_sq"].flags.c_contiguous
+            and grad.dtype == param.dtype
+        ):  # the flat parameter: one pass (the same numbers as the NumPy form below)
+            try:
+                compiled.sklearn_adam(
+                    param,
+                    grad,
+                    state["exp_avg"],
+                    state["exp_avg_sq"],
+                    step=state["step"],
+                    lr=float(hyper["lr"]),
+                    beta1=float(beta1),
+                    beta2=float(beta2),
+                    eps=float(hyper["eps"]),
+                )
+                return
+            except KernelUnavailable as exc:  # raised before any array changed
+                kernels_failed(exc)
         sklearn_adam_update(
             param,
             grad,
