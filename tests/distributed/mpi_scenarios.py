@@ -94,6 +94,44 @@ def api_run(batch: int, distributed: bool, flat: bool = False) -> tuple[dict[str
     return weights(model), int(clipped)
 
 
+def captured_api_run(batch: int) -> tuple[dict[str, np.ndarray], bool]:
+    """api_run's 50 steps on two ranks (flat buffers), each step replayed by gs.capture: the
+    allreduce (``synchronize``), clipping and the update are recorded calls, run at every
+    replay. Returns the weights and whether the step was captured."""
+    p = problem()
+    ds = TensorDataset(p["x"], p["y"])
+    model = mlp(11 + dist.rank())
+    model.flatten_parameters()
+    dist.broadcast_parameters(model)
+    params = list(model.parameters())
+    opt = dist.DistributedOptimizer(Adam(params, lr=0.01))
+    loader = DataLoader(ds, batch_size=batch, sampler=DistributedSampler(ds, seed=5))
+
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = gs.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.synchronize()
+        gs.nn.utils.clip_grad_norm_(params, CLIP)
+        opt.step()
+        return loss
+
+    step = None
+    steps = epoch = 0
+    while steps < STEPS:
+        loader.set_epoch(epoch)
+        for xb, yb in loader:
+            x = gs.tensor(xb, dtype=gs.float64)
+            if step is None:
+                step = gs.capture(train_step, x, yb)
+            step(x, yb)
+            steps += 1
+            if steps == STEPS:
+                break
+        epoch += 1
+    return weights(model), bool(step.captured)
+
+
 # -- 2. Trainer.fit: weighted classification with validation, clipping and a warm-up -------------
 def classifier(seed: int = 7) -> Trainer:
     model = mlp(seed)
@@ -178,6 +216,7 @@ def train_scenarios(out: Path) -> None:
     record_saves(out)
     api, clipped = api_run(16, distributed=True)
     api_flat, _ = api_run(16, distributed=True, flat=True)
+    api_captured, was_captured = captured_api_run(16)
 
     trainer = classifier(seed=7 + dist.rank())  # other weights on rank 1: fit broadcasts
     writers = [
@@ -195,10 +234,18 @@ def train_scenarios(out: Path) -> None:
     if dist.is_main():
         np.savez(out / "api.npz", clipped=clipped, **api)
         np.savez(out / "api_flat.npz", **api_flat)
+        np.savez(out / "api_captured.npz", captured=was_captured, **api_captured)
         np.savez(out / "fit.npz", **weights(trainer.model))
         np.savez(out / "reg.npz", **weights(reg.model))
         (out / "history.json").write_text(
-            json.dumps({"fit": history.history, "reg": reg_history.history})
+            json.dumps(
+                {
+                    "fit": history.history,
+                    "reg": reg_history.history,
+                    # the unweighted fit replays its forward-backward between the exchanges
+                    "reg_replayed": reg._forward_backward.captured,
+                }
+            )
         )
 
 

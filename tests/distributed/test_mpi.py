@@ -99,6 +99,15 @@ def test_two_ranks_of_16_take_the_steps_of_one_process_of_32(trained):
     assert close(ref, flat) < TOL
 
 
+def test_a_captured_step_replays_the_allreduce_on_two_ranks(trained):
+    """gs.capture of a step that calls DistributedOptimizer.synchronize and .step: two ranks of
+    16 replaying it end where one eager process of 32 does."""
+    ref, _ = S.api_run(32, distributed=False)
+    got = dict(np.load(trained / "api_captured.npz"))
+    assert bool(got.pop("captured"))
+    assert close(ref, got) < TOL
+
+
 def test_fit_on_two_ranks_equals_fit_in_one_process(trained):
     trainer = S.classifier()
     S.fit_classifier(trainer, 10, 32)
@@ -126,7 +135,9 @@ def test_a_summed_loss_adds_the_ranks_gradients_and_regression_metrics_are_exact
     trainer = S.regressor()
     history = S.fit_regressor(trainer, 32).history
     assert close(S.weights(trainer.model), dict(np.load(trained / "reg.npz"))) < TOL
-    theirs = json.loads((trained / "history.json").read_text())["reg"]
+    recorded = json.loads((trained / "history.json").read_text())
+    assert recorded["reg_replayed"]  # the two ranks replayed their steps between the exchanges
+    theirs = recorded["reg"]
     for k in set(history) - {"time"}:
         assert np.max(np.abs(np.subtract(history[k], theirs[k]))) < 1e-11, k
 

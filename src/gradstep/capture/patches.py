@@ -12,7 +12,8 @@ errors), and all of them test for an active recorder, so code that runs meanwhil
 - ``gradstep.random.get_generator`` hands out a generator whose draws are recorded;
 - ``functional.workspace`` lends the capture its own buffers (never eager code's);
 - ``Tensor._make`` turns plain views of the step's memory back into traced arrays;
-- optimizers' ``step`` / ``zero_grad``, ``Module.zero_grad``, schedulers' ``step``,
+- optimizers' ``step`` / ``zero_grad`` (a DistributedOptimizer's ``step`` and ``synchronize``:
+  the gradient allreduce is a call of its own), ``Module.zero_grad``, schedulers' ``step``,
   ``nn.utils.clip_grad_norm_`` and ``get_total_norm`` are recorded as opaque calls;
 - ``Module.__call__`` and the leaf gradient accumulation check that the modules and parameters
   the step uses were found.
@@ -237,6 +238,10 @@ def patched(rec: Any) -> Iterator[None]:
         for cls in _subclasses(LRScheduler):
             if "step" in vars(cls):
                 opaque(cls, "step", "sched_step")
+        from ..distributed.optimizer import DistributedOptimizer  # numpy only: MPI loads late
+
+        opaque(DistributedOptimizer, "step", "dist_step")  # the allreduce, then the update
+        opaque(DistributedOptimizer, "synchronize", "allreduce")
         yield
     finally:
         for obj, name, old in reversed(undo):

@@ -242,6 +242,8 @@ class StateSet:
     def params_of(self, obj: Any, kind: str) -> list[Tensor] | None:
         """The tracked parameters an opaque call on ``obj`` affects, or None when ``obj`` (or one
         of its parameters) was not found by :func:`discover`."""
+        if kind in ("dist_step", "allreduce"):  # a DistributedOptimizer: its wrapped one's
+            obj = getattr(obj, "optimizer", None)
         if isinstance(obj, Optimizer):
             if id(obj) not in self._opt_ids:
                 return None
@@ -266,6 +268,10 @@ class StateSet:
             return frozenset({GRADREFS}), frozenset(grads | {GRADREFS})
         if kind == "step":
             return frozenset(grads | data | {GRADREFS}), frozenset(data | {"optimizer"})
+        if kind == "allreduce":  # the gradients replaced by their sums over the processes
+            return frozenset(grads | {GRADREFS}), frozenset(grads)
+        if kind == "dist_step":
+            return frozenset(grads | data | {GRADREFS}), frozenset(grads | data | {"optimizer"})
         return frozenset(), frozenset({"hyperparameters"})
 
     # -- swapping arrays for traced views -------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Trainer's epoch loop: for each batch zero_grad, forward, loss and backward (replayed by
-gs.capture after the fit's first batch, or eager), the divergence guard on the loss and the
-gradient norm, the optimizer's update; then the epoch's metrics, validation and callbacks."""
+gs.capture after the fit's first batch, or eager), under MPI the gradient exchange, the
+divergence guard on the loss and the gradient norm, the optimizer's update; then the epoch's
+metrics, validation and callbacks."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def run_epoch(
     summed = getattr(loss_fn, "reduction", "mean") == "sum"
     first = epoch == 0 or trainer.global_step == 0
     sync = trainer._sync
-    replay = trainer._replay() if trainer._capture and not weighted and sync is None else None
+    replay = trainer._replay() if trainer._capture and not weighted else None
     float_targets = trainer.target_kind != "index"
     for b, batch in enumerate(loader):
         xb, yb = batch[0], batch[1]
@@ -78,7 +79,8 @@ def run_epoch(
         n = xb.shape[0]
         count = n if wb is None else float(wb.sum())
         if sync is not None:  # MPI: gradients averaged; the step's loss and stop from all
-            loss.backward()
+            if not replayed:  # (a replay ran backward already: the exchange comes after it)
+                loss.backward()
             lv, count, stop = sync.step(lv, count, trainer.stop_training)
             if stop:  # a process's callback stopped after the last step: none takes this one
                 trainer.stop_training = True
