@@ -264,9 +264,9 @@ def test_train_capture_gives_the_eager_run_bit_for_bit(tmp_path, capsys, monkeyp
     calls = []
     original = ForwardBackward.__call__
 
-    def spy(self, xb, yb):
+    def spy(self, *batch):
         calls.append(self.captured)
-        return original(self, xb, yb)
+        return original(self, *batch)
 
     monkeypatch.setattr(ForwardBackward, "__call__", spy)
     monkeypatch.delenv("GRADSTEP_CAPTURE", raising=False)

@@ -30,6 +30,10 @@ def _run(build, capture: bool | None, **fit):
     return trainer, history.history, weights, buffers
 
 
+def _bytes(model) -> list[bytes]:
+    return [np.ascontiguousarray(p.data).tobytes() for p in model.parameters()]
+
+
 def _mlp_adam():
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
     return model, optim.Adam(model.parameters(), lr=1e-2), None, {}
@@ -82,20 +86,34 @@ def test_a_diverging_captured_run_stops_before_updating():
     assert math.isnan(h_cap["loss"][-1]) == math.isnan(h_eager["loss"][-1])
 
 
-def test_weighted_fits_run_eagerly_with_the_same_numbers():
+@pytest.mark.parametrize(
+    "loss, weights",
+    [
+        ("mean", {"sample_weight": "ramp"}),
+        ("mean", {"class_weight": "balanced"}),
+        ("class-weighted", {"sample_weight": "ramp", "class_weight": {0: 2.0}}),
+        ("sum", {"sample_weight": "ramp"}),
+    ],
+)
+def test_weighted_fits_are_replayed_with_the_eager_numbers(loss, weights):
+    """Batches with sample weights replay too (the weights are an input of the recording):
+    losses, metrics and weights equal an eager fit's bit for bit."""
     x, y = _data()
-    w = np.linspace(0.5, 2.0, len(x))
+    kw = {k: (np.linspace(0.5, 2.0, len(x)) if v == "ramp" else v) for k, v in weights.items()}
     results = []
     for capture in (False, True):
         gs.manual_seed(0)
         model, opt, _, _ = _mlp_adam()
-        trainer = gs.Trainer(model, nn.CrossEntropyLoss(), opt)
-        h = trainer.fit(
-            (x, y), epochs=2, batch_size=16, verbose=0, sample_weight=w, capture=capture
-        )
-        results.append(h.history["loss"])
+        loss_fn = {
+            "mean": nn.CrossEntropyLoss(),
+            "sum": nn.CrossEntropyLoss(reduction="sum"),
+            "class-weighted": nn.CrossEntropyLoss(weight=gs.tensor([1.0, 0.5, 2.0])),
+        }[loss]
+        trainer = gs.Trainer(model, loss_fn, opt, metrics=["accuracy"])
+        h = trainer.fit((x, y), epochs=2, batch_size=16, verbose=0, capture=capture, **kw)
+        results.append((h.history["loss"], h.history["accuracy"], _bytes(model)))
         if capture:
-            assert trainer._forward_backward is None  # nothing recorded for a weighted fit
+            assert trainer._forward_backward.captured, trainer._forward_backward.step.reason
     assert results[0] == results[1]
 
 

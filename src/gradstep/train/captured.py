@@ -29,35 +29,43 @@ class ForwardBackward:
     """
 
     def __init__(
-        self, model: Any, optimizer: Any, loss_fn: Any, capture: bool = False, quiet: bool = False
+        self,
+        model: Any,
+        optimizer: Any,
+        loss_fn: Any,
+        capture: bool = False,
+        quiet: bool = False,
+        weighted: Any = None,
     ) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.weighted = weighted  # a WeightedLoss: batches come with their samples' weights
         self.capture = bool(capture)
         self.quiet = quiet  # fall back to eager without a warning (capture was not asked for)
         self.step: Any = None  # the CapturedStep, made at the first batch
 
-    def eager(self, x: Tensor, y: Any) -> tuple[Tensor, Tensor]:
+    def eager(self, x: Tensor, y: Any, w: Any = None) -> tuple[Tensor, Tensor]:
         self.optimizer.zero_grad()
         out = self.model(x)
-        loss = self.loss_fn(out, y)
+        loss = self.loss_fn(out, y) if w is None else self.weighted(out, y, w)
         loss.backward()
         return loss, out
 
-    def __call__(self, xb: Any, yb: Any) -> tuple[Tensor, Tensor]:
+    def __call__(self, xb: Any, yb: Any, wb: Any = None) -> tuple[Tensor, Tensor]:
         x = Tensor._make(xb)
+        args = (x, yb) if self.weighted is None else (x, yb, wb)
         if not self.capture:
-            return self.eager(x, yb)
+            return self.eager(*args)
         if self.step is None:
             from ..capture import CaptureWarning, capture
 
             if self.quiet:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", CaptureWarning)
-                    self.step = capture(self.eager, x, yb)
+                    self.step = capture(self.eager, *args)
                 self.step.quiet = True
             else:
-                self.step = capture(self.eager, x, yb)
-        return self.step(x, yb)
+                self.step = capture(self.eager, *args)
+        return self.step(*args)
 
     @property
     def captured(self) -> bool:

@@ -51,7 +51,7 @@ def run_epoch(
     summed = getattr(loss_fn, "reduction", "mean") == "sum"
     first = epoch == 0 or trainer.global_step == 0
     sync = trainer._sync
-    replay = trainer._replay() if trainer._capture and not weighted else None
+    replay = trainer._replay(wloss) if trainer._capture else None
     float_targets = trainer.target_kind != "index"
     for b, batch in enumerate(loader):
         xb, yb = batch[0], batch[1]
@@ -63,8 +63,8 @@ def run_epoch(
         if replayed:  # zero_grad, forward, loss and backward in one call
             if float_targets and yb.dtype != dt and yb.dtype.kind in "biuf":
                 yb = yb.astype(dt)
-            loss, out = replay(xb, yb)
-            wb = None
+            wb = batch[2] if weighted else None
+            loss, out = replay(xb, yb, wb)
         else:  # eager (also a fit's first batch, whose outputs are checked before the loss)
             opt.zero_grad()
             out = model(Tensor._make(xb))

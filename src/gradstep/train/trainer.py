@@ -344,17 +344,23 @@ class Trainer:
         and those of the current (or last) fit, stopping conditions included."""
         return [*self.callbacks, *self._fit_callbacks]
 
-    def _replay(self) -> ForwardBackward:
-        """The captured forward-backward of this model, optimizer and loss (kept across fits)."""
+    def _replay(self, weighted: Any = None) -> ForwardBackward:
+        """The captured forward-backward of this model, optimizer and loss (kept across fits);
+        ``weighted`` (a WeightedLoss) for batches that carry sample weights."""
         fb = self._forward_backward
         same = fb is not None and fb.model is self.model and fb.optimizer is self.optimizer
-        if not same or fb.loss_fn is not self.loss_fn:
+        if (
+            not same
+            or fb.loss_fn is not self.loss_fn
+            or (fb.weighted is None) != (weighted is None)
+        ):
             fb = self._forward_backward = ForwardBackward(
                 self.model,
                 self.optimizer,
                 self.loss_fn,
                 capture=True,
                 quiet=not self._capture_asked,
+                weighted=weighted,
             )
         return fb
 

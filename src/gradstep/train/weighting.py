@@ -126,8 +126,14 @@ class WeightedLoss:
         denom = v
         if self.class_weight is not None and y.ndim == 1 and y.dtype.kind in "iu":
             cw = getattr(self.class_weight, "data", self.class_weight)
+            # astype, not np.asarray: a captured step must see the weights being read
+            if hasattr(cw, "astype"):
+                cw = cw.astype(v.dtype, copy=False)
+            else:
+                cw = np.asarray(cw, dtype=v.dtype)
             keep = y if self.ignore is None else np.where(y == self.ignore, 0, y)
-            denom = v * np.asarray(cw, dtype=v.dtype)[keep]
+            denom = v * cw[keep]
         if self.ignore is not None and y.ndim == 1 and y.dtype.kind in "iu":
             denom = np.where(y == self.ignore, 0, denom)
-        return total / float(denom.sum())
+        # the total as an array, not a Python float: a captured step replays this division
+        return total / Tensor._make(denom.sum())
