@@ -31,6 +31,8 @@ from fused_helpers import (
     twin,
 )
 
+import gradstep as gs
+from gradstep import nn, optim
 from gradstep.optim import kernels as kernel_paths
 
 GROUP0, GROUP1 = 12 * 6 + 12, 12 * 12 + 12 + 3 * 12 + 3  # run sizes: layer 1 | layers 2 and 3
@@ -188,9 +190,57 @@ def test_kernels_choice_from_the_environment(monkeypatch):
             kernel_paths.select_kernels()
         with monkeypatch.context() as m:
             m.setattr(kernel_paths, "_load_numba", lambda: None)  # as if numba were not installed
+            m.setattr(kernel_paths, "_numba_installed", lambda: False)
             with pytest.warns(RuntimeWarning, match="numba"):
                 assert kernel_paths.select_kernels("numba") == "numpy"
             assert kernel_paths.select_kernels("auto") == "numpy"
+        with monkeypatch.context() as m:  # found but broken: "auto" falls back at first use
+            m.setattr(kernel_paths, "_load_numba", lambda: None)
+            m.setattr(kernel_paths, "_numba_installed", lambda: True)
+            m.setattr(kernel_paths, "_numba_module", None)
+            assert kernel_paths.select_kernels("auto") == "numba"
+            assert kernel_paths.numba_kernels(10**6) is None
+            assert kernel_paths.kernel_choice() == "numpy"
+    finally:
+        kernel_paths.select_kernels(before)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (the `fast` extra)")
+def test_numba_updates_only_runs_of_numba_min_size_and_up(monkeypatch):
+    """A small model's run takes the NumPy update functions (no numba kernel call), a run of
+    NUMBA_MIN_SIZE elements the numba kernel; both match torch.optim.Adam."""
+    from gradstep.optim import kernels_numba
+
+    before = kernel_paths.kernel_choice()
+    calls = []
+    real = kernels_numba.adam
+    monkeypatch.setattr(
+        kernels_numba, "adam", lambda *a, **k: (calls.append(a[0].size), real(*a, **k))
+    )
+    try:
+        assert kernel_paths.select_kernels("numba") == "numba"
+        for n_in, used in ((8, False), (kernel_paths.NUMBA_MIN_SIZE // 4, True)):
+            calls.clear()
+            gs.manual_seed(0)
+            model = nn.Linear(n_in, 4).double()  # float64: parity to 1e-10
+            model.flatten_parameters()
+            size = sum(p.data.size for p in model.parameters())
+            assert (size >= kernel_paths.NUMBA_MIN_SIZE) == used
+            opt = optim.Adam(model.parameters(), lr=0.01)
+            w = torch.tensor(model.weight.data.copy(), requires_grad=True)
+            b = torch.tensor(model.bias.data.copy(), requires_grad=True)
+            ref = torch.optim.Adam([w, b], lr=0.01)
+            x = np.random.default_rng(1).standard_normal((5, n_in))
+            for _ in range(3):
+                opt.zero_grad()
+                ref.zero_grad()
+                (model(gs.tensor(x, dtype=gs.float64)) ** 2).sum().backward()
+                ((torch.from_numpy(x) @ w.T + b) ** 2).sum().backward()
+                opt.step()
+                ref.step()
+            assert calls == ([size] * 3 if used else [])
+            np.testing.assert_allclose(model.weight.data, w.detach().numpy(), rtol=1e-10)
+            np.testing.assert_allclose(model.bias.data, b.detach().numpy(), rtol=1e-10)
     finally:
         kernel_paths.select_kernels(before)
 
@@ -308,6 +358,7 @@ def test_a_kernel_that_fails_to_compile_falls_back_to_numpy(monkeypatch):
     before = kernel_paths.kernel_choice()
     try:
         kernel_paths.select_kernels("numba")
+        monkeypatch.setattr(kernel_paths, "NUMBA_MIN_SIZE", 0)
         monkeypatch.setattr(kernels_numba, "_make_adam", broken)
         model, ws, opt, ref, bases = build("Adam", {"lr": 0.01}, {}, np.float64)
         spy = Spy(monkeypatch, "Adam")

@@ -173,7 +173,7 @@ def test_class_weight_is_a_sample_weight() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype) -> None:
+def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype, monkeypatch) -> None:
     """The one-pass numba loop (used for the flat parameter when numba is installed) keeps
     scikit-learn's order of operations: 20 steps leave the same bits as the NumPy form."""
     from gradstep.optim import kernels
@@ -181,6 +181,7 @@ def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype) -> None:
     rng = np.random.default_rng(3)
     start = rng.standard_normal(1000).astype(dtype)
     grads = [rng.standard_normal(1000).astype(dtype) for _ in range(20)]
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 0)  # numba for this small parameter too
     before = kernels.kernel_choice()
     results = {}
     try:

@@ -228,7 +228,7 @@ class Optimizer:
                 return False
         compiled = None  # the numba kernel module, when in effect for this run's arrays
         if choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd":
-            compiled = numba_kernels()
+            compiled = numba_kernels(pflat.size)
         counts = layout.counts_steps
         step = run.step + 1 if counts else 0
         args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)

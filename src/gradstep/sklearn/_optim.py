@@ -93,7 +93,7 @@ class SklearnAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
         beta1, beta2 = hyper["betas"]
-        compiled = numba_kernels()
+        compiled = numba_kernels(param.size)
         if (
             compiled is not None
             and type(param) is np.ndarray
