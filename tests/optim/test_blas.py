@@ -98,3 +98,15 @@ def test_big_calls_through_numpys_openblas_match_numpy(dtype):
     assert np.all(np.abs(y - expected) <= bound)
     if blas._numpy_routines():
         assert set(blas._numpy_routines()) == {"f", "d"}
+
+
+def test_fixed_threads_leave_big_calls_to_scipys_routine_on_one_thread(monkeypatch):
+    """GRADSTEP_BLAS_THREADS=fixed: NumPy's OpenBLAS is not looked up, and a big update still
+    adds correctly (through scipy's routine)."""
+    monkeypatch.setenv("GRADSTEP_BLAS_THREADS", "fixed")
+    monkeypatch.setattr(blas, "_BIG", None)
+    assert blas._numpy_routines() == {}
+    n = blas.ONE_THREAD_UP_TO + 1
+    y = np.full(n, 2.0)
+    assert blas.axpy(-0.5, np.ones(n), y)
+    assert np.all(y == 1.5)
