@@ -46,7 +46,8 @@ OPENBLAS_THREADED_ABOVE = 10_000
 ONE_THREAD_UP_TO = 500_000
 
 _ROUTINES: dict[str, Any] | None = None
-_BIG: dict[str, Any] | None = None  # {dtype char: NumPy's OpenBLAS cblas_?axpy}, for big calls
+# {dtype char: NumPy's OpenBLAS cblas_?axpy, "max": the largest size it takes}, for big calls
+_BIG: dict[str, Any] | None = None
 _PINS: Controls = []  # the thread controls of scipy's OpenBLAS (blas_threads finds them)
 
 
@@ -63,8 +64,9 @@ def _routines() -> dict[str, Any]:
 
 
 def _numpy_routines() -> dict[str, Any]:
-    """``{dtype char: cblas_?axpy}`` of the OpenBLAS NumPy bundles, found once through
-    threadpoolctl; empty when there is none (another BLAS) or GRADSTEP_BLAS_THREADS=fixed."""
+    """``{dtype char: cblas_?axpy, "max": largest n}`` of the OpenBLAS NumPy bundles, found
+    once through threadpoolctl; empty when there is none (another BLAS) or with
+    GRADSTEP_BLAS_THREADS=fixed."""
     global _BIG
     if _BIG is not None:
         return _BIG
@@ -82,6 +84,7 @@ def _numpy_routines() -> dict[str, Any]:
             for lib in own[:1]:
                 ilp64 = "64" in str(getattr(lib, "_symbol_suffix", ""))
                 index = ctypes.c_int64 if ilp64 else ctypes.c_int
+                found["max"] = 2**63 - 1 if ilp64 else 2**31 - 1  # the largest n it takes
                 for char, name, real in (
                     ("f", "cblas_saxpy", ctypes.c_float),
                     ("d", "cblas_daxpy", ctypes.c_double),
@@ -114,8 +117,9 @@ def axpy(alpha: float, x: Any, y: Any) -> bool:
     if y.ndim != 1:
         x, y = x.reshape(-1), y.reshape(-1)
     if y.size > ONE_THREAD_UP_TO:
-        big = (_BIG if _BIG is not None else _numpy_routines()).get(y.dtype.char)
-        if big is not None:  # NumPy's OpenBLAS, on its threads (y, x checked above)
+        routines = _BIG if _BIG is not None else _numpy_routines()
+        big = routines.get(y.dtype.char)
+        if big is not None and y.size <= routines["max"]:  # NumPy's OpenBLAS, on its threads
             big(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
             return True
         out = on_one_thread(_PINS, routine, x, y, a=alpha)
