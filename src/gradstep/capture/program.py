@@ -273,9 +273,19 @@ def name_roots(calls: Sequence[Call], named: dict[int, str], roots: dict[int, li
                 if key in names or key not in roots:
                     continue
                 prefix = "t" if roots[key][1] == "temp" and key in written else "c"
+                if prefix == "c" and _ones_vector(roots[key][0]):  # Linear's 1ᵀg (bias grad)
+                    names[key] = f"ones({roots[key][0].size})"
+                    continue
                 names[key] = f"{prefix}{counts[prefix]}"
                 counts[prefix] += 1
     return names
+
+
+def _ones_vector(a: Any) -> bool:
+    """A constant vector of ones (what sums a gradient over the batch in a product)."""
+    return (
+        isinstance(a, np.ndarray) and a.ndim == 1 and 0 < a.size <= 1 << 16 and bool(np.all(a == 1))
+    )
 
 
 def _flat_arrays(x: Any) -> list:
