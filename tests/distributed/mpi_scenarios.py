@@ -243,7 +243,8 @@ def train_scenarios(out: Path) -> None:
                     "fit": history.history,
                     "reg": reg_history.history,
                     # the unweighted fit replays its forward-backward between the exchanges
-                    "reg_replayed": reg._forward_backward.captured,
+                    "reg_replayed": reg._forward_backward is not None
+                    and reg._forward_backward.captured,
                 }
             )
         )
