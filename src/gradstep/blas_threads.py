@@ -33,31 +33,39 @@ Controls = list[tuple[Callable[[], int], Callable[[int], Any]]]
 _CONTROLS: dict[str, Controls] = {}
 
 
+def openblas_libs(package: str, own_only: bool = False) -> list[Any]:
+    """threadpoolctl's controllers of the OpenBLAS that ``package`` ("numpy" or "scipy")
+    bundles; when none lies in that package's folder, every OpenBLAS loaded (none with
+    ``own_only``); empty with another BLAS, without threadpoolctl, or when
+    GRADSTEP_BLAS_THREADS=fixed."""
+    if os.environ.get("GRADSTEP_BLAS_THREADS", "").lower() == "fixed":
+        return []
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
+    except Exception:  # noqa: BLE001 - steering is an optimisation: never fail over it
+        return []
+    own = [
+        lib
+        for lib in libs
+        if os.path.basename(os.path.dirname(str(lib.filepath))).startswith(package)
+    ]
+    return own if own or own_only else list(libs)
+
+
 def openblas_controls(package: str) -> Controls:
-    """``(get, set)`` thread-count functions of the OpenBLAS that ``package`` ("numpy" or
-    "scipy") bundles, found once by threadpoolctl; every OpenBLAS loaded when none lies in that
-    package's folder; empty when there is nothing to steer."""
+    """``(get, set)`` thread-count functions of :func:`openblas_libs`, found once; empty when
+    there is nothing to steer."""
     found = _CONTROLS.get(package)
     if found is not None:
         return found
     found = []
-    if os.environ.get("GRADSTEP_BLAS_THREADS", "").lower() != "fixed":
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
-            own = [
-                lib
-                for lib in libs
-                if os.path.basename(os.path.dirname(str(lib.filepath))).startswith(package)
-            ]
-            for lib in own or libs:
-                get = lib._get_symbol("openblas_get_num_threads")
-                put = lib._get_symbol("openblas_set_num_threads")
-                if get is not None and put is not None:
-                    found.append((get, put))
-        except Exception:  # noqa: BLE001 - steering is an optimisation: never fail over it
-            found = []
+    for lib in openblas_libs(package):
+        get = lib._get_symbol("openblas_get_num_threads")
+        put = lib._get_symbol("openblas_set_num_threads")
+        if get is not None and put is not None:
+            found.append((get, put))
     _CONTROLS[package] = found
     return found
 
@@ -100,4 +108,5 @@ __all__ = [
     "matmul",
     "on_one_thread",
     "openblas_controls",
+    "openblas_libs",
 ]

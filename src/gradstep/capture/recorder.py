@@ -342,15 +342,13 @@ class Recorder(RecordedOps):
         self.check()
         state = self.state
         label = f"{type(obj).__name__}.{orig.__name__}"
-        if kind == "step" and any(v is not None for v in (*args, *kwargs.values())):
+        if kind in ("step", "dist_step") and any(v is not None for v in (*args, *kwargs.values())):
             self.abort(f"{label}(closure) runs the model inside the optimizer; call step() alone")
         if kind == "allreduce" and (len(args) > 1 or kwargs.get("values")):
             self.abort(
                 f"{label}(values=...) returns sums a replay cannot hand back; exchange the "
                 "numbers outside the step"
             )
-        if kind == "dist_step" and any(v is not None for v in (*args, *kwargs.values())):
-            self.abort(f"{label}(closure) runs the model inside the optimizer; call step() alone")
         if kind == "sched_step" and (args or kwargs):
             self.abort(f"{label}() with arguments cannot be recorded; step the scheduler outside")
         params = state.params_of(obj, kind)

@@ -17,6 +17,7 @@ from .. import backend
 from ..autograd import Function
 from ..backend import Array, get_array_module
 from ..tensor import Tensor, apply, as_tensor
+from . import constants
 from .arithmetic import cast
 from .elementwise_loss import (
     binary_cross_entropy,
@@ -130,36 +131,7 @@ def _finish(xp: Any, per: Array, reduction: str, denom: Any, out_shape: tuple) -
     return xp.asarray(total / denom)
 
 
-_ARANGES: dict[tuple[Any, int], Array] = {}
 _UNSIGNED = {1: backend.uint8, 2: backend.uint16, 4: backend.uint32, 8: backend.uint64}
-
-
-def _arange(xp: Any, m: int) -> Array:
-    """0..m−1 of module ``xp`` as a read-only cached array (row indices for gathers and
-    scatters)."""
-    key = (xp, m)
-    r = _ARANGES.get(key)
-    if r is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        r = _ARANGES[key] = xp.arange(m)
-        r.flags.writeable = False
-    return r
-
-
-_ROW_STARTS: dict[tuple[Any, int, int], Array] = {}
-
-
-def _row_starts(xp: Any, m: int, c: int) -> Array:
-    """0, C, 2C, ..., (m−1)·C: flat offsets of each row's first score (cached, read-only)."""
-    key = (xp, m, c)
-    r = _ROW_STARTS.get(key)
-    if r is None:
-        if len(_ROW_STARTS) > 64:
-            _ROW_STARTS.clear()
-        r = _ROW_STARTS[key] = xp.arange(0, m * c, c)
-        r.flags.writeable = False
-    return r
 
 
 # -- cross-entropy and NLL ----------------------------------------------------------------------
@@ -189,7 +161,7 @@ class CrossEntropy(Function):
         z, e, s = _softmax_parts(xp, x)
         self.e, self.s = e, s
         lse = xp.log(s[:, 0])
-        rows = _arange(xp, m)
+        rows = constants.arange(xp, m)
         self.rows = rows
         per = lse - z[rows, self.t]
         keep = self.keep
@@ -215,7 +187,7 @@ class CrossEntropy(Function):
         z, e, s = _softmax_parts(xp, x)
         self.e, self.s, self.wt = e, s, None
         # one row (batch 1, the textbook SGD step) starts at 0: its flat indices are the targets
-        flat = self.flat = self.t if m == 1 else _row_starts(xp, m, c) + self.t
+        flat = self.flat = self.t if m == 1 else constants.arange(xp, m * c, c) + self.t
         per = xp.log(s[:, 0])
         per -= z.reshape(-1)[flat]
         self.denom = m
@@ -307,7 +279,7 @@ class NLL(Function):
         x = _rows(x)
         m = x.shape[0]
         xp = get_array_module(x)
-        self.rows = _arange(xp, m)
+        self.rows = constants.arange(xp, m)
         per = -x[self.rows, self.t]
         keep, w = self.keep, self.w
         if keep is not None:

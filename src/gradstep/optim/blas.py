@@ -31,12 +31,11 @@ Example::
 from __future__ import annotations
 
 import ctypes
-import os
 from typing import Any
 
 import numpy as np
 
-from ..blas_threads import Controls, on_one_thread, openblas_controls
+from ..blas_threads import Controls, on_one_thread, openblas_controls, openblas_libs
 
 # Smaller arrays take the two ufuncs (measured crossover, float32: about 1,000 elements).
 MIN_SIZE = 1024
@@ -64,38 +63,26 @@ def _routines() -> dict[str, Any]:
 
 
 def _numpy_routines() -> dict[str, Any]:
-    """``{dtype char: cblas_?axpy, "max": largest n}`` of the OpenBLAS NumPy bundles, found
-    once through threadpoolctl; empty when there is none (another BLAS) or with
-    GRADSTEP_BLAS_THREADS=fixed."""
+    """``{dtype char: cblas_?axpy, "max": largest n}`` of NumPy's OpenBLAS
+    (``blas_threads.openblas_libs``), found once; empty when there is none (another BLAS) or
+    with GRADSTEP_BLAS_THREADS=fixed."""
     global _BIG
     if _BIG is not None:
         return _BIG
     found: dict[str, Any] = {}
-    if os.environ.get("GRADSTEP_BLAS_THREADS", "").lower() != "fixed":
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            libs = ThreadpoolController().select(internal_api="openblas").lib_controllers
-            own = [
-                lib
-                for lib in libs
-                if os.path.basename(os.path.dirname(str(lib.filepath))).startswith("numpy")
-            ]
-            for lib in own[:1]:
-                ilp64 = "64" in str(getattr(lib, "_symbol_suffix", ""))
-                index = ctypes.c_int64 if ilp64 else ctypes.c_int
-                found["max"] = 2**63 - 1 if ilp64 else 2**31 - 1  # the largest n it takes
-                for char, name, real in (
-                    ("f", "cblas_saxpy", ctypes.c_float),
-                    ("d", "cblas_daxpy", ctypes.c_double),
-                ):
-                    fn = lib._get_symbol(name)
-                    if fn is not None:
-                        fn.argtypes = [index, real, ctypes.c_void_p, index, ctypes.c_void_p, index]
-                        fn.restype = None
-                        found[char] = fn
-        except Exception:  # noqa: BLE001 - an optimisation: scipy's routine on one thread instead
-            found = {}
+    for lib in openblas_libs("numpy", own_only=True)[:1]:  # never a second pool (see above)
+        ilp64 = "64" in str(getattr(lib, "_symbol_suffix", ""))
+        index = ctypes.c_int64 if ilp64 else ctypes.c_int
+        found["max"] = 2**63 - 1 if ilp64 else 2**31 - 1  # the largest n it takes
+        for char, name, real in (
+            ("f", "cblas_saxpy", ctypes.c_float),
+            ("d", "cblas_daxpy", ctypes.c_double),
+        ):
+            fn = lib._get_symbol(name)
+            if fn is not None:
+                fn.argtypes = [index, real, ctypes.c_void_p, index, ctypes.c_void_p, index]
+                fn.restype = None
+                found[char] = fn
     _BIG = found
     return found
 
