@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gradstep.data.idx import load_idx_pair, read_idx
-from gradstep.data.readers import DataFormatError, read_csv, read_npz
+from gradstep.data.npz import read_npz
+from gradstep.data.readers import DataFormatError, read_csv
 
 
 def write(tmp_path, text, name="data.csv"):

@@ -11,12 +11,12 @@ import zipfile
 import numpy as np
 import pytest
 
+from gradstep.data.npz import read_npz
 from gradstep.data.readers import (
     DataFormatError,
     delimiter_for,
     read_csv,
     read_csv_rows,
-    read_npz,
 )
 
 

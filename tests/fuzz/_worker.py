@@ -26,7 +26,8 @@ import numpy as np
 
 from gradstep import config
 from gradstep.data.idx import read_idx
-from gradstep.data.readers import DataFormatError, read_csv, read_csv_rows, read_npz
+from gradstep.data.npz import read_npz
+from gradstep.data.readers import DataFormatError, read_csv, read_csv_rows
 from gradstep.io import CheckpointError, load
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from gradstep import config
 from gradstep.data.idx import read_idx
-from gradstep.data.readers import DataFormatError, read_csv, read_npz
+from gradstep.data.npz import read_npz
+from gradstep.data.readers import DataFormatError, read_csv
 from gradstep.io import CheckpointError, load
 
 READERS = {

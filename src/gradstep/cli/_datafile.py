@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from ..config import ConfigError
-from ..data.readers import DataFormatError, delimiter_for, read_csv, read_npz
+from ..data.npz import read_npz
+from ..data.readers import DataFormatError, delimiter_for, read_csv
 from ..data.split import SplitError
 
 __all__ = ["TEXT_SUFFIXES", "align_features", "load_labelled", "load_training_file", "warn"]

@@ -98,7 +98,7 @@ def _read_inputs(
     from ._datafile import TEXT_SUFFIXES, align_features
 
     if path.lower().endswith(".npz"):
-        from ..data.readers import read_npz
+        from ..data.npz import read_npz
 
         raw = read_npz(path, y=None)
         if raw.ndim == 0 or raw.dtype.kind not in "biuf":

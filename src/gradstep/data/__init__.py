@@ -12,7 +12,8 @@ from .dataset import (
 )
 from .idx import load_idx_pair, read_idx
 from .loader import DataLoader, default_collate
-from .readers import CSVData, DataFormatError, read_csv, read_npz
+from .npz import read_npz
+from .readers import CSVData, DataFormatError, read_csv
 from .sampler import DistributedSampler
 from .split import Standardizer, one_hot, split_indices, train_val_test_split
 
