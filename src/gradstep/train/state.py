@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from .. import random as _random
-from ..io import ArrayRef, CheckpointError, decode_json, encode_json
+from ..io import CheckpointError
+from ..json_codec import ArrayRef, decode_json, encode_json
 
 __all__ = [
     "STATE_KIND",
