@@ -16,6 +16,7 @@ import gradstep as gs
 from gradstep import config as C
 from gradstep.cli import _build as B
 from gradstep.cli import main
+from gradstep.cli._trained import load_trained
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK = ["--train.verbose", "0", "--output.plot", "false"]
@@ -337,7 +338,7 @@ def test_evaluate_reads_the_csv_in_the_models_shape(cnn_run, capsys):
     assert main(["evaluate", run, "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["metrics"]["accuracy"] == pytest.approx(cnn_run["summary"]["test"]["accuracy"])
-    trained = B.load_trained(run)
+    trained = load_trained(run)
     assert trained.input_shape == (1, 6, 6)
     assert trained.data.test.arrays[0].shape[1:] == (1, 6, 6)
 
@@ -348,7 +349,7 @@ def test_predict_reshapes_rows_of_flattened_images(cnn_run, capsys):
     assert main(["predict", run, "--input", str(cnn_run["csv"]), "--output", str(out)]) == 0
     with open(out) as f:
         predicted = np.array([int(r["class"]) for r in csv.DictReader(f)])
-    trained = B.load_trained(run, need_data=False)
+    trained = load_trained(run, need_data=False)
     scaling = trained.meta["standardize"]
     x = (cnn_run["x"] - np.asarray(scaling["mean"])) / np.asarray(scaling["scale"])
     trained.model.eval()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import _build as B
+from ._trained import Trained
 
 __all__ = ["inference_config"]
 
 
-def inference_config(trained: B.Trained) -> dict[str, Any]:
+def inference_config(trained: Trained) -> dict[str, Any]:
     """The run's config with the "auto" values that evaluating or predicting needs (loss,
     metrics) settled from the model itself: its task and its number of outputs."""
     cfg = trained.cfg

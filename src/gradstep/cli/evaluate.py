@@ -12,6 +12,7 @@ import numpy as np
 from . import _build as B
 from ._common import ArgParser, fail, fmt, print_json, print_table
 from ._inference import inference_config
+from ._trained import Trained, load_trained
 
 AVERAGE = (
     "macro: the mean over the classes among the true or predicted labels (a class with "
@@ -65,13 +66,13 @@ def run(args: list[str]) -> int:
     if opts.path is not None and (opts.dataset is not None or opts.split is not None):
         fail("pass either --data.path FILE or --dataset / --split, not both")
     if opts.path is not None:
-        trained = B.load_trained(opts.target, need_data=False)
+        trained = load_trained(opts.target, need_data=False)
         cfg = inference_config(trained)
         part, task, names, title = _file_part(trained, opts)
         source = {"data_path": opts.path}
     else:
         split = opts.split or "test"
-        trained = B.load_trained(opts.target, dataset=opts.dataset)
+        trained = load_trained(opts.target, dataset=opts.dataset)
         data = trained.data
         part = getattr(data, split)
         if part is None or len(part) == 0:
@@ -140,7 +141,7 @@ def run(args: list[str]) -> int:
     return 0
 
 
-def _file_part(trained: B.Trained, opts: Any) -> tuple[Any, str, list[str], str]:
+def _file_part(trained: Trained, opts: Any) -> tuple[Any, str, list[str], str]:
     """The rows of --data.path as a dataset in the run's features, classes and scaling."""
     from ..data.dataset import TensorDataset
     from ._datafile import load_labelled

@@ -44,8 +44,9 @@ def confusion_for(run: str | Path, split: str | None = None) -> tuple[np.ndarray
     from ..train.metrics import confusion_matrix
     from ..viz.boundary import probabilities
     from . import _build as B
+    from ._trained import load_trained
 
-    trained = B.load_trained(str(run))
+    trained = load_trained(str(run))
     data = trained.data
     if data.task != "classification":
         fail(f"{run} is a {data.task} run; a confusion matrix needs a classification run.")

@@ -16,6 +16,7 @@ import numpy as np
 from . import _build as B
 from ._common import ArgParser, fail, require_file
 from ._inference import inference_config
+from ._trained import Trained, load_trained
 
 HEADER_RULE = (
     "the first row is a header when it names the run's features (as the training file's header "
@@ -60,7 +61,7 @@ def run(args: list[str]) -> int:
     require_file(opts.input, "--input")
     if opts.output:
         _check_output(opts.output, opts.input)
-    trained = B.load_trained(opts.target, need_data=False)
+    trained = load_trained(opts.target, need_data=False)
     meta = trained.meta
     shape = tuple(trained.input_shape) or (B.input_width(trained.layers),)
     x = _read_inputs(opts.input, math.prod(shape), meta, trained.cfg, opts.delimiter)
@@ -182,7 +183,7 @@ def _numeric(row: list[str]) -> bool:
     return True
 
 
-def _table(out: np.ndarray, trained: B.Trained) -> tuple[list[str], list[list[Any]]]:
+def _table(out: np.ndarray, trained: Trained) -> tuple[list[str], list[list[Any]]]:
     meta = trained.meta
     names = [str(n) for n in meta.get("target_names", [])]
     if meta.get("task", "classification") == "classification" and out.ndim == 2:
