@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "gradstep"
 ENGINE = (
     "gradstep.functional",
     "gradstep.tensor",
+    "gradstep.engine",
     "gradstep.tensor_methods",
     "gradstep.autograd",
     "gradstep.creation",
@@ -56,10 +57,12 @@ ONLY = (
         "only cli/ and train/progress.py import rich",
     ),
 )
-# The one documented cycle: the Tensor's operator methods reach functional/, which builds on
-# Tensor. These edges (importer, imported group) are left out of the cycle search.
+# The documented cycles: the Tensor's operator methods reach functional/, which builds on
+# Tensor, and tensor.py re-exports the engine, which makes Tensors. These edges (importer,
+# imported group) are left out of the cycle search.
 ALLOWED_CYCLE_EDGES = (
     ("gradstep.tensor", "gradstep.tensor_methods"),
+    ("gradstep.tensor", "gradstep.engine"),
     ("gradstep.tensor", "gradstep.functional"),
     ("gradstep.tensor_methods", "gradstep.functional"),
 )

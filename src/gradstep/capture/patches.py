@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, blas_threads
+from .. import engine as _engine
 from .. import random as _random
 from ..functional import workspace
 from ..nn import utils as nn_utils
@@ -41,7 +42,6 @@ from .traced import TracedArray, active
 from .xp import PROXY
 
 _MISSING = object()
-_tensor = sys.modules["gradstep.tensor"]  # the module (gradstep.tensor is also the function)
 
 
 class TracingGenerator:
@@ -188,7 +188,7 @@ def patched(rec: Any) -> Iterator[None]:
 
         put(Tensor, "_make", staticmethod(_make))
 
-        orig_acc = _tensor._accumulate_leaf
+        orig_acc = _engine._accumulate_leaf
 
         def _accumulate_leaf(p: Tensor, g: Any) -> None:
             r = active()
@@ -200,7 +200,7 @@ def patched(rec: Any) -> Iterator[None]:
                 )
             orig_acc(p, g)
 
-        put(_tensor, "_accumulate_leaf", _accumulate_leaf)
+        put(_engine, "_accumulate_leaf", _accumulate_leaf)  # run_backward looks it up there
 
         orig_call = vars(Module)["__call__"]
 
