@@ -1,8 +1,10 @@
 """Inputs the fuzzing found that once escaped as another exception, kept as regression tests:
 each must now give the reader's own error (one line, naming the file)."""
 
+import io
 import json
 import struct
+import zipfile
 
 import pytest
 
@@ -39,6 +41,8 @@ FOUND = [
     ),
     # a structure that decodes to a list: dict() raised ValueError inside gs.load
     (".safetensors", "structure", "not a mapping"),
+    # an .npy header of NUL bytes around a "{": tokenize.TokenError escaped read_npz
+    (".npz", "npy_header", "malformed .npy header"),
     # a value nested deeper than tomllib reads: RecursionError escaped load_file
     (".toml", b"[train]\nepochs = " + b"[" * 2000 + b"]" * 2000 + b"\n", "too deeply"),
 ]
@@ -54,9 +58,20 @@ def _checkpoint(gradstep_entry: str) -> bytes:
     return struct.pack("<Q", len(text)) + text + b"\0\0\x80\x3f"
 
 
+def _npz_with_header(header: bytes) -> bytes:
+    """An .npz archive whose x.npy member is a version 1.0 header of these bytes (and an empty
+    y.npy)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("x.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+        archive.writestr("y.npy", b"")
+    return buf.getvalue()
+
+
 SPECIAL = {
     None: lambda: _checkpoint('{"format_version": 2, "metadata": ' + "[" * 3000 + "]" * 3000 + "}"),
     "structure": lambda: _checkpoint('{"format_version": 2, "metadata": {}, "structure": [[]]}'),
+    "npy_header": lambda: _npz_with_header(b"\x00" * 60 + b"{" + b"\x00" * 57),
 }
 
 

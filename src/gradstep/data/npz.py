@@ -10,6 +10,7 @@ import lzma
 import math
 import os
 import struct
+import tokenize
 import zipfile
 import zlib
 from typing import Any
@@ -32,6 +33,8 @@ _ZIP_ERRORS = (
     struct.error,
 )
 _NPY_MAGIC = b"\x93NUMPY"
+# what parsing a damaged header's text raises besides ValueError (tokenize, ast, the literal)
+_HEADER_ERRORS = (ValueError, SyntaxError, tokenize.TokenError, TypeError, RecursionError)
 
 
 def _npy_member(archive: zipfile.ZipFile, key: str, path: str) -> np.ndarray:
@@ -41,15 +44,22 @@ def _npy_member(archive: zipfile.ZipFile, key: str, path: str) -> np.ndarray:
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
         if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+            read_header = np.lib.format.read_array_header_1_0
         elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            read_header = np.lib.format.read_array_header_2_0
         else:
             raise DataFormatError(
                 f"{path}: array {key!r} is in .npy format {version[0]}.{version[1]}, which this "
                 "reader does not take",
                 "save it again with np.savez",
             )
+        try:
+            shape, fortran, dtype = read_header(member)
+        except _HEADER_ERRORS as err:  # NumPy parses the header text as a Python literal
+            raise DataFormatError(
+                f"{path}: array {key!r} has a malformed .npy header ({_reason(err)})",
+                "save the file again",
+            ) from None
         if dtype.hasobject or dtype.itemsize == 0 or dtype.kind == "V":
             raise DataFormatError(
                 f"{path}: array {key!r} has dtype {_reason(str(dtype))}, not plain numbers or "
