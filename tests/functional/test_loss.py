@@ -101,6 +101,37 @@ def test_cross_entropy_index_matches_torch(case, reduction, weighted, smoothing,
     )
 
 
+@pytest.mark.parametrize("shape", [(7, 4), (8, 4), (64, 10), (40, 3, 5)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_plain_cross_entropy_on_either_layout_matches_torch(shape, reduction):
+    """Few classes and many rows take the transposed path (from 2·C rows up to NARROW_CLASSES
+    classes), the rest the row path: both give PyTorch's loss and gradient."""
+    from gradstep.functional.loss import NARROW_CLASSES
+
+    assert shape[1] <= NARROW_CLASSES
+    rng = np.random.default_rng(3)
+    x = _scores(shape, seed=4)
+    target = rng.integers(0, shape[1], shape[:1] + shape[2:])
+    _against_torch(
+        lambda a, t: F.cross_entropy(a, t, reduction=reduction),
+        lambda a, t: TF.cross_entropy(a, t, reduction=reduction),
+        x,
+        target,
+    )
+    (g,) = _grad_inputs(x[:, :, 0] if x.ndim == 3 else x)
+    assert gradcheck(lambda a: F.cross_entropy(a, target[:, 0] if x.ndim == 3 else target), [g])
+
+
+def test_plain_cross_entropy_hand_value_on_the_transposed_path():
+    """Eight rows of two classes (the transposed path): log(1 + e^{-2}) per row for a margin of
+    2 toward the target, log(1 + e^{2}) against it."""
+    x = np.tile(np.array([[2.0, 0.0]]), (8, 1))
+    t = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    loss = F.cross_entropy(gs.tensor(x, dtype=gs.float64), t, reduction="none")
+    good, bad = np.log1p(np.exp(-2.0)), np.log1p(np.exp(2.0))
+    np.testing.assert_allclose(loss.data, [good] * 4 + [bad] * 4, rtol=1e-15)
+
+
 def test_cross_entropy_hand_value():
     # one sample, scores (0, ln 3): softmax = (1/4, 3/4), target 1 -> loss = ln(4/3)
     x = gs.tensor([[0.0, np.log(3.0)]], dtype=gs.float64, requires_grad=True)
