@@ -19,15 +19,29 @@ import numpy as np
 from scipy.special import expit, xlogy
 
 from ..autograd import Function
+from ..functional.loss import NARROW_CLASSES
 from ..tensor import Tensor, apply, grad_buffer
 
 __all__ = ["REGRESSOR_LOSSES", "LossSpec", "Objective", "OutputLoss", "loss_spec"]
 
 
+def _narrow(a: np.ndarray) -> bool:
+    """Few columns and many rows: a row reduction is faster over the transposed copy."""
+    return a.shape[1] <= NARROW_CLASSES and a.shape[0] >= 2 * a.shape[1]
+
+
+def _row_reduce(ufunc: np.ufunc, a: np.ndarray) -> np.ndarray:
+    """``ufunc.reduce(a, axis=1)``; for many short rows over ``a``'s transposed copy, where NumPy
+    reduces along the rows' contiguous columns (200 × 10: 1 + 1.5 µs against 8.8 µs)."""
+    if _narrow(a):
+        return ufunc.reduce(np.ascontiguousarray(a.T), axis=0)
+    return ufunc.reduce(a, axis=1)
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
-    p = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True))
+    p = np.subtract(z, _row_reduce(np.maximum, z)[:, None])
     np.exp(p, out=p)
-    p /= np.add.reduce(p, axis=1, keepdims=True)
+    p /= _row_reduce(np.add, p)[:, None]
     return p
 
 
@@ -39,7 +53,7 @@ def _mean(per_sample: np.ndarray, w: np.ndarray | None) -> float:
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
-    return np.add.reduce(a, axis=1)
+    return _row_reduce(np.add, a)
 
 
 def _clipped_log(p: np.ndarray) -> np.ndarray:
