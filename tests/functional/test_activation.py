@@ -91,10 +91,15 @@ def test_relu_derivative_at_zero_is_zero_like_torch():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
 
 
-def test_relu_of_infinities_and_nan_matches_torch():
-    a = np.array([-np.inf, np.inf, np.nan, -1.0])
+@pytest.mark.parametrize("rows", [1, 3, 20_000])  # the last one is past FULL_ZEROS elements
+def test_relu_of_infinities_and_nan_matches_torch(rows):
+    from gradstep.functional.activation import FULL_ZEROS
+
+    a = np.tile(np.array([-np.inf, np.inf, np.nan, -1.0, 2.5]), (rows, 1))
+    assert (a.size > FULL_ZEROS) == (rows == 20_000)
     out, ref = F.relu(_f64(a, requires_grad=False)), torch.relu(torch.tensor(a))
     np.testing.assert_array_equal(out.data, ref.numpy())
+    assert out.data.flags.writeable  # never the kept zeros themselves
 
 
 def test_leaky_relu_derivative_at_zero_is_the_slope_like_torch():

@@ -10,8 +10,13 @@ from .. import random as _random
 from ..autograd import Function
 from ..backend import get_array_module
 from ..tensor import Tensor, apply
+from . import constants
 from .math_functions import _to_float_tensor
 from .reduce import _norm_dims
+
+FULL_ZEROS = 1 << 16
+"""ReLU compares with kept zeros of the input's shape up to this many elements (256 KiB of
+float32): see ``ReLU.forward``."""
 
 
 class Sigmoid(Function):
@@ -43,9 +48,13 @@ class ReLU(Function):
 
     def forward(self, a):
         self.mask = a > 0
-        # not a * mask: -inf * 0 would give nan. A row of zeros, not the scalar 0: NumPy's
-        # vectorised loop needs the broadcast operand contiguous along the last dim (2x faster).
+        # not a * mask: -inf * 0 would give nan. Zeros of a's own shape (kept, read-only), not
+        # the scalar 0 or a row: NumPy's same-shape loop is 1.3-2x faster than broadcasting one
+        # (100 × 100 float32: 1.5 against 3.0 µs, 9.7 with the scalar); past FULL_ZEROS
+        # elements a row of zeros, which costs no memory.
         xp = get_array_module(a)
+        if a.size <= FULL_ZEROS:
+            return xp.maximum(a, constants.zeros(xp, a.shape, a.dtype))
         return xp.maximum(a, xp.zeros(a.shape[-1:], dtype=a.dtype))
 
     def backward(self, g):

@@ -7,6 +7,8 @@ Example::
     >>> import numpy as np
     >>> ones(np, 3, np.float32).tolist(), arange(np, 6, 2).tolist()
     ([1.0, 1.0, 1.0], [0, 2, 4])
+    >>> zeros(np, (1, 2), np.float64).tolist()
+    [[0.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -41,4 +43,11 @@ def ones(xp: Any, m: int, dtype: Any) -> Any:
     return a if a is not None else _keep(key, xp.ones(m, dtype=dtype))
 
 
-__all__ = ["MAX_KEPT", "arange", "ones"]
+def zeros(xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """An array of zeros of ``shape`` and ``dtype``, read-only."""
+    key = ("zeros", xp, shape, dtype)
+    a = _kept.get(key)
+    return a if a is not None else _keep(key, xp.zeros(shape, dtype=dtype))
+
+
+__all__ = ["MAX_KEPT", "arange", "ones", "zeros"]
