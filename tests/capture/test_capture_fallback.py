@@ -128,6 +128,27 @@ def test_work_done_outside_the_recorder_is_caught_by_the_check():
     _falls_back(make, "differs from the eager step", None)
 
 
+def test_a_constant_that_is_the_same_for_reversed_rows_is_caught_too():
+    """A value computed outside the recorder from the batch (np.ascontiguousarray drops the
+    tracing) that does not change when the rows are reversed, as a mean or a maximum over the
+    rows: the check's second batch has other rows (the first replaced by a copy of the second),
+    so the frozen value shows in the returned loss."""
+    model, opt, loss_fn = _setup()
+    x, y = (a.copy() for a in DATA[0])
+    x[0, 0] = 10.0  # the batch's largest value sits in its first row
+
+    def step_fn(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss + gs.tensor(np.ascontiguousarray(x.data).max())
+
+    with pytest.warns(CaptureWarning, match="differs from the eager step in the returned value"):
+        step = gs.capture(step_fn, x, y)
+    assert not step.captured
+
+
 def test_an_optimizer_gs_capture_cannot_find_and_the_state_argument():
     def make():
         model, opt, loss_fn = _setup()

@@ -199,3 +199,34 @@ def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype, monkeypatc
         assert a.dtype == dtype
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(results["numpy"][0], start)
+
+
+@pytest.mark.parametrize(
+    ("make", "y", "weighted"),
+    [
+        (lambda: gsk.MLPClassifier(alpha=1e-3), (X[:, 0] > 0).astype(int) + (X[:, 1] > 0), False),
+        (lambda: gsk.MLPClassifier(), np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1), False),
+        (lambda: gsk.MLPRegressor(alpha=1e-2, loss="huber"), X @ [1.0, -2.0, 0.5], True),
+        (gsk.MLPClassifier, None, True),
+    ],
+)
+def test_fits_are_replayed_and_equal_eager_fits(monkeypatch, make, y, weighted):
+    """The estimators' training steps are recorded by gs.capture (the Trainer's default) and a
+    fit replays them: its loss curve and weights are bit for bit those of an eager fit
+    (GRADSTEP_CAPTURE=0): softmax and logistic outputs, L2 penalty, sample weights."""
+    if y is None:  # float32 inputs: the dtype follows the data
+        x, y = X.astype(np.float32), (X[:, 2] > 0).astype(int)
+    else:
+        x = X
+    w = np.linspace(0.5, 2.0, len(x)) if weighted else None
+    kw = dict(hidden_layer_sizes=(7,), batch_size=8, max_iter=6, random_state=0)
+    monkeypatch.setenv("GRADSTEP_CAPTURE", "1")  # the default, whatever the suite runs under
+    captured = make().set_params(**kw).fit(x, y, sample_weight=w)
+    assert captured._trainer._forward_backward.captured
+    monkeypatch.setenv("GRADSTEP_CAPTURE", "0")
+    eager = make().set_params(**kw).fit(x, y, sample_weight=w)
+    assert eager._trainer._forward_backward is None or not eager._trainer._forward_backward.captured
+    assert captured.loss_curve_ == eager.loss_curve_
+    for a, b in zip(captured.coefs_ + captured.intercepts_, eager.coefs_ + eager.intercepts_):
+        assert a.dtype == x.dtype
+        np.testing.assert_array_equal(a, b)

@@ -39,16 +39,24 @@ def _signature(args: tuple) -> tuple[Any, list | None]:
     return (tuple(parts), backend.get_default_dtype().str), arrays
 
 
-def _reversed(args: tuple) -> tuple:
-    """Fresh copies of the arguments with the rows of the batch in reverse order."""
+def _other_batch(args: tuple) -> tuple:
+    """Fresh copies of the arguments with the rows of the batch reversed and the last of them
+    (the first row) replaced by a copy of the second: a batch of other rows, so that a value the
+    recording holds as a constant shows even where it is a mean over the rows, which reversing
+    alone leaves as it was (up to rounding)."""
     arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     n = next((a.shape[0] for a in arrays if isinstance(a, np.ndarray) and a.ndim), None)
+    rows = None
+    if n:
+        rows = np.arange(n - 1, -1, -1)
+        if n > 1:
+            rows[-1] = rows[-2]
     out = []
     for a, arr in zip(args, arrays):
         if not isinstance(arr, np.ndarray):
             out.append(a)
             continue
-        r = arr[::-1].copy() if arr.ndim and arr.shape[0] == n else arr.copy()
+        r = arr[rows] if arr.ndim and arr.shape[0] == n else arr.copy()
         out.append(Tensor._make(r) if isinstance(a, Tensor) else r)
     return tuple(out)
 

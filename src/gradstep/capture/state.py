@@ -107,6 +107,18 @@ def _diff(a: tuple, b: tuple, where: str) -> str | None:
     return None
 
 
+def _members(p: Any) -> list[Tensor] | None:
+    """The tensors an optimizer's parameter object stands for when it is not a Tensor itself but
+    lists them in ``params`` (the estimators' FlatParameter, one flat buffer over the network's
+    parameters): their memory is what the step touches. None for anything else."""
+    if isinstance(p, Tensor):
+        return None
+    members = getattr(p, "params", None)
+    if isinstance(members, list) and members and all(isinstance(m, Tensor) for m in members):
+        return members
+    return None
+
+
 @dataclass
 class Tracked:
     """A tensor the step may change: a parameter ("param") or a module buffer ("buffer")."""
@@ -154,7 +166,11 @@ class StateSet:
         for oname, opt in found.optimizers:
             for gi, group in enumerate(opt.param_groups):
                 for pi, p in enumerate(group["params"]):
-                    add(p, f"{oname}.param_groups[{gi}][{pi}]", "param")
+                    members = _members(p)
+                    if members is None:
+                        add(p, f"{oname}.param_groups[{gi}][{pi}]", "param")
+                    for mi, m in enumerate(members or ()):
+                        add(m, f"{oname}.param_groups[{gi}][{pi}].params[{mi}]", "param")
         for tname, t in found.tensors:
             add(t, tname, "param")
         self.params = [tr.tensor for tr in self.tracked if tr.kind == "param"]
@@ -247,7 +263,9 @@ class StateSet:
         if isinstance(obj, Optimizer):
             if id(obj) not in self._opt_ids:
                 return None
-            params = [p for g in obj.param_groups for p in g["params"]]
+            params = [
+                m for g in obj.param_groups for p in g["params"] for m in (_members(p) or (p,))
+            ]
         elif isinstance(obj, Module):
             if id(obj) not in self._module_ids:
                 return None

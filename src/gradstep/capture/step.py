@@ -3,8 +3,9 @@
 The capture runs the step once on TracedArray views of the model's own memory, records every
 array call (see :mod:`.recorder`), puts everything back as it was, and checks the recording: it
 replays two steps and compares them bit for bit with two eager steps (the example batch, then
-the batch with its rows reversed). What it cannot record, it leaves to eager execution, with
-one :class:`CaptureWarning` that names the reason and the line.
+a batch of other rows: reversed, the first replaced by a copy of the second). What it cannot
+record, it leaves to eager execution, with one :class:`CaptureWarning` that names the reason
+and the line.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 from ..tensor import Tensor
 from .arguments import (
     _arg_names,
+    _other_batch,
     _plain_result,
-    _reversed,
     _same_result,
     _signature,
     _where_defined,
@@ -278,11 +279,12 @@ class CapturedStep:
         )
 
     def _verify(self, prog: Program, args: tuple, result: Any, s0: dict) -> None:
-        """Two replays against two eager steps (the example batch, then its rows reversed),
+        """Two replays against two eager steps (the example batch, then its rows reversed with
+        the first replaced by a copy of the second),
         from the same starting state, compared bit for bit."""
         state = self.state
         e1, out1 = state.snapshot(), _plain_result(build_outputs(prog.outputs))
-        rargs = _reversed(args)
+        rargs = _other_batch(args)
         try:
             out2 = _plain_result(self.step_fn(*rargs))
         except Exception as e:
@@ -300,7 +302,7 @@ class CapturedStep:
                 got = _plain_result(prog.replay(arrays))
             except GuardFailed:
                 raise Abort(
-                    "checking the recording: a guard disagreed on the batch with its rows reversed",
+                    "checking the recording: a guard disagreed on a batch of other rows",
                     _where_defined(self.step_fn),
                 ) from None
             what = state.diff(expected, state.snapshot())
@@ -369,9 +371,9 @@ def capture(
     or dtype (the short last batch) get their own recording, up to ``cache_size`` of them, then
     run eagerly. What cannot be recorded (``.item()``, branching on a value, an op without a
     replay form) runs eagerly, with one CaptureWarning naming the reason and the line.
-    ``verify`` checks a recording against two eager steps (the batch, then its rows reversed)
-    before using it. Capturing patches the engine for a moment: do not capture while another
-    thread runs gradstep.
+    ``verify`` checks a recording against two eager steps (the batch, then its rows reversed with
+    the first replaced by a copy of the second) before using it. Capturing patches the engine
+    for a moment: do not capture while another thread runs gradstep.
 
     Example::
 

@@ -88,7 +88,7 @@ class EpochRules(Callback):
         p = est._network_outputs(val.x)
         score = est._score_outputs(p, val.y, val.weight)
         est.validation_scores_.append(score)
-        est.validation_loss_curve_.append(est._loss_spec.value(val.targets, p, val.weight))
+        est.validation_loss_curve_.append(float(est._loss_spec.value(val.targets, p, val.weight)))
         if est.verbose:
             print(f"Validation score: {score:f}")
         if score < est.best_validation_score_ + est.tol:

@@ -34,7 +34,7 @@ def _row_reduce(ufunc: np.ufunc, a: np.ndarray) -> np.ndarray:
     """``ufunc.reduce(a, axis=1)``; for many short rows over ``a``'s transposed copy, where NumPy
     reduces along the rows' contiguous columns (200 × 10: 1 + 1.5 µs against 8.8 µs)."""
     if _narrow(a):
-        return ufunc.reduce(np.ascontiguousarray(a.T), axis=0)
+        return ufunc.reduce(a.T.copy(), axis=0)  # a method: a captured step records it
     return ufunc.reduce(a, axis=1)
 
 
@@ -45,11 +45,13 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return p
 
 
-def _mean(per_sample: np.ndarray, w: np.ndarray | None) -> float:
-    """Mean of a per-sample vector, weighted by ``w`` when given (Σ wᵢ·aᵢ / Σ wᵢ)."""
+def _mean(per_sample: np.ndarray, w: np.ndarray | None) -> Any:
+    """Mean of a per-sample vector, weighted by ``w`` when given (Σ wᵢ·aᵢ / Σ wᵢ), in float64
+    as a NumPy value, not a Python float: a captured step records it as array calls (the same
+    numbers as Python's floats)."""
     if w is None:
-        return float(np.add.reduce(per_sample)) / per_sample.shape[0]
-    return float(np.dot(w, per_sample)) / float(np.add.reduce(w))
+        return np.add.reduce(per_sample).astype(np.float64) / per_sample.shape[0]
+    return np.dot(w, per_sample).astype(np.float64) / np.add.reduce(w).astype(np.float64)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
@@ -153,26 +155,39 @@ class OutputLoss(Function):
         self.spec, self.y, self.w, self.alpha = spec, y, w, alpha
 
     def forward(self, z: np.ndarray, *weights: np.ndarray) -> np.ndarray:
+        # float64 NumPy values throughout, as Python floats would compute them, and no float():
+        # the estimators' steps are recorded by gs.capture
         p = self.spec.link(z)
         w = self.w
-        total = float(z.shape[0]) if w is None else float(w.sum())
+        total = z.shape[0] if w is None else np.add.reduce(w).astype(np.float64)
         self.p, self.total, self.weights = p, total, weights
-        value = self.spec.value(self.y, p, w) if total > 0 else 0.0
-        if self.alpha and total > 0:
-            squares = sum(float(np.dot(a.ravel(), a.ravel())) for a in weights)
-            value += 0.5 * self.alpha * squares / total
-        return np.asarray(value, dtype=z.dtype)
+        self.empty = not total > 0  # all weights zero: no loss and no gradient
+        if self.empty:
+            return np.zeros((), dtype=z.dtype)
+        value = self.spec.value(self.y, p, w)
+        if self.alpha:
+            squares = 0.0
+            for a in weights:
+                flat = a.ravel()
+                squares = squares + np.dot(flat, flat).astype(np.float64)
+            value = value + 0.5 * self.alpha * squares / total
+        return np.asanyarray(value.astype(z.dtype))  # (asarray would drop a traced array)
 
     def backward(self, g: np.ndarray) -> tuple[Any, ...]:
-        scale = float(g) / self.total if self.total > 0 else 0.0
         d = self.spec.delta(self.p, self.y)
-        if self.w is None:
-            d *= scale
+        if self.empty:
+            scale = np.zeros((), np.float64)
         else:
-            d *= (self.w * scale)[:, None]
+            scale = g.astype(np.float64) / self.total
+        # rounded to the arrays' dtype first, as a Python float scalar would be
+        step = scale.astype(d.dtype)
+        if self.w is None:
+            d *= step
+        else:
+            d *= (self.w * step)[:, None]
         grads: list[Any] = [d]
-        c = self.alpha * scale
         for i, a in enumerate(self.weights, start=1):
+            c = (self.alpha * scale).astype(a.dtype)
             grads.append(np.multiply(a, c, out=grad_buffer(self, i)) if self.needs[i] else None)
         return tuple(grads)
 
