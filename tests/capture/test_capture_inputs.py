@@ -156,3 +156,22 @@ def test_state_that_changes_at_every_call_ends_in_eager_execution():
         got = run(True)
     assert len(record) == 1
     assert got == run(False)
+
+
+def test_the_checks_second_batch_has_other_rows_of_the_same_shapes():
+    """The recording is checked on a second batch: rows reversed, the first row's place taken by
+    a copy of the second; arrays of another length (a class-weight vector) are copied as they
+    are, empty and one-row batches keep their shapes, and nothing is shared with the inputs."""
+    from gradstep.capture.arguments import _other_batch
+
+    x = np.arange(8.0).reshape(4, 2)
+    y = np.array([0, 1, 2, 1])
+    w = np.array([0.5, 2.0, 1.0])
+    ox, oy, ow, k = _other_batch((gs.tensor(x), y, w, 3))
+    np.testing.assert_array_equal(ox.data, x[[3, 2, 1, 1]])
+    np.testing.assert_array_equal(oy, [1, 2, 1, 1])
+    np.testing.assert_array_equal(ow, w)
+    assert k == 3 and isinstance(ox, gs.Tensor)
+    assert not any(np.shares_memory(a, b) for a, b in ((ox.data, x), (oy, y), (ow, w)))
+    empty, one = _other_batch((np.zeros((0, 3)),)), _other_batch((np.ones((1, 3)),))
+    assert empty[0].shape == (0, 3) and one[0].shape == (1, 3)

@@ -56,7 +56,7 @@ def _other_batch(args: tuple) -> tuple:
         if not isinstance(arr, np.ndarray):
             out.append(a)
             continue
-        r = arr[rows] if arr.ndim and arr.shape[0] == n else arr.copy()
+        r = arr[rows] if rows is not None and arr.ndim and arr.shape[0] == n else arr.copy()
         out.append(Tensor._make(r) if isinstance(a, Tensor) else r)
     return tuple(out)
 
