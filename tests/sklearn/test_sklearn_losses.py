@@ -201,6 +201,10 @@ def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype, monkeypatc
     assert not np.array_equal(results["numpy"][0], start)
 
 
+def _tanh_net(in_features: int, out_features: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(in_features, 7), nn.Tanh(), nn.Linear(7, out_features))
+
+
 @pytest.mark.parametrize(
     ("make", "y", "weighted"),
     [
@@ -208,6 +212,9 @@ def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype, monkeypatc
         (lambda: gsk.MLPClassifier(), np.stack([X[:, 0] > 0, X[:, 1] > 0], axis=1), False),
         (lambda: gsk.MLPRegressor(alpha=1e-2, loss="huber"), X @ [1.0, -2.0, 0.5], True),
         (gsk.MLPClassifier, None, True),
+        (lambda: gsk.MLPClassifier(dropout=0.3, class_weight="balanced"), X[:, 0] > 0.3, False),
+        (lambda: gsk.MLPRegressor(solver="sgd", early_stopping=True), X[:, :2] * 2.0, False),
+        (lambda: gsk.NeuralNetClassifier(_tanh_net, solver="rmsprop"), X[:, 1] > 0, False),
     ],
 )
 def test_fits_are_replayed_and_equal_eager_fits(monkeypatch, make, y, weighted):
@@ -220,6 +227,7 @@ def test_fits_are_replayed_and_equal_eager_fits(monkeypatch, make, y, weighted):
         x = X
     w = np.linspace(0.5, 2.0, len(x)) if weighted else None
     kw = dict(hidden_layer_sizes=(7,), batch_size=8, max_iter=6, random_state=0)
+    kw = {k: v for k, v in kw.items() if k in make().get_params()}
     monkeypatch.setenv("GRADSTEP_CAPTURE", "1")  # the default, whatever the suite runs under
     captured = make().set_params(**kw).fit(x, y, sample_weight=w)
     assert captured._trainer._forward_backward.captured
@@ -227,6 +235,8 @@ def test_fits_are_replayed_and_equal_eager_fits(monkeypatch, make, y, weighted):
     eager = make().set_params(**kw).fit(x, y, sample_weight=w)
     assert eager._trainer._forward_backward is None or not eager._trainer._forward_backward.captured
     assert captured.loss_curve_ == eager.loss_curve_
-    for a, b in zip(captured.coefs_ + captured.intercepts_, eager.coefs_ + eager.intercepts_):
+    ours, theirs = captured.module_.state_dict(), eager.module_.state_dict()
+    assert ours.keys() == theirs.keys()
+    for k, a in ours.items():
         assert a.dtype == x.dtype
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, theirs[k])
