@@ -78,6 +78,29 @@ def _has_state(m: Module) -> bool:
     )
 
 
+_SITES: dict[tuple, list[tuple[Any, str]]] = {}
+
+
+def _sites(twins: dict[int, tuple[Any, Any]]) -> list[tuple[Any, str]]:
+    """(module, name) of every name in gradstep's loaded modules (the capture package's own left
+    out) bound to one of the originals in ``twins``. Scanning the modules costs about a
+    millisecond, so the places are kept until another module loads (each is checked again when
+    patched)."""
+    key = (len(sys.modules), *sorted(twins))
+    found = _SITES.get(key)
+    if found is None:
+        found = []
+        for name, mod in list(sys.modules.items()):
+            if not name.startswith("gradstep.") or name.startswith("gradstep.capture") or not mod:
+                continue
+            for attr, value in list(vars(mod).items()):
+                if id(value) in twins and twins[id(value)][0] is value:
+                    found.append((mod, attr))
+        _SITES.clear()
+        _SITES[key] = found
+    return found
+
+
 @contextlib.contextmanager
 def patched(rec: Any) -> Iterator[None]:
     """Turn the switches on for recorder ``rec`` (see the module docstring)."""
@@ -106,15 +129,6 @@ def patched(rec: Any) -> Iterator[None]:
         put(backend, "array_module_for", array_module_for)
         put(backend, "special", special)
         put(backend, "array_types", frozenset({TracedArray}))
-        for name, mod in list(sys.modules.items()):
-            if (
-                name.startswith("gradstep.")
-                and not name.startswith("gradstep.capture")
-                and mod is not backend
-                and getattr(mod, "get_array_module", None) is orig_gam
-            ):
-                put(mod, "get_array_module", get_array_module)
-
         orig_mm = blas_threads.matmul
 
         def steered_matmul(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
@@ -128,12 +142,12 @@ def patched(rec: Any) -> Iterator[None]:
                 r.steered = None
 
         put(blas_threads, "matmul", steered_matmul)
-        for name, mod in list(sys.modules.items()):
-            if name.startswith("gradstep.") and not name.startswith("gradstep.capture"):
-                for attr, value in list(vars(mod).items()):
-                    if value is orig_mm and mod is not blas_threads:
-                        put(mod, attr, steered_matmul)
-
+        # every name in gradstep's modules (outside capture) bound to one of these originals
+        # gets its recording twin: one pass over the modules (a pass per original cost 2 ms)
+        twins: dict[int, tuple[Any, Any]] = {
+            id(orig_gam): (orig_gam, get_array_module),
+            id(orig_mm): (orig_mm, steered_matmul),
+        }
         for orig_fn, kind in (
             (nn_utils.clip_grad_norm_, "clip"),
             (nn_utils.get_total_norm, "norm"),
@@ -145,11 +159,12 @@ def patched(rec: Any) -> Iterator[None]:
                     return _orig(*args, **kwargs)
                 return r.on_opaque_function(_orig, _kind, args, kwargs)
 
-            for name, mod in list(sys.modules.items()):
-                if name.startswith("gradstep.") and not name.startswith("gradstep.capture"):
-                    for attr, value in list(vars(mod).items()):
-                        if value is orig_fn:
-                            put(mod, attr, recorded)
+            twins[id(orig_fn)] = (orig_fn, recorded)
+        for mod, attr in _sites(twins):
+            value = vars(mod).get(attr)
+            twin = twins.get(id(value))
+            if twin is not None and twin[0] is value:
+                put(mod, attr, twin[1])
 
         orig_gen = _random.get_generator
 
