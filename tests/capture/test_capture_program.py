@@ -161,3 +161,20 @@ def test_products_the_engine_keeps_on_one_blas_thread_are_replayed_the_same_way(
     prog = step._programs[step._example_key]  # white box: the recorded calls themselves
     steered = [c for c in prog.body if getattr(c.fn, "func", None) is blas_threads.matmul]
     assert steered and all(c.name == "matmul" for c in steered)
+
+
+def test_recordings_of_one_network_share_their_compiled_replay():
+    """The replay function is compiled once per source (which names only positions): a second
+    recording of the same step reuses the code object, and each still replays its own arrays."""
+    data = batches(6, "index")
+    progs, results = [], []
+    for _ in range(2):
+        gs.manual_seed(0)
+        model = mlp((6, 10, 3), "relu")
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        step = gs.capture(classic_step(model, opt, nn.CrossEntropyLoss()), *data[0])
+        results.append([step(*b).data.tobytes() for b in data])
+        progs.append(step._programs[step._example_key])
+    assert progs[0]._calls.__code__ is progs[1]._calls.__code__
+    assert progs[0]._calls.__globals__ is not progs[1]._calls.__globals__
+    assert results[0] == results[1]

@@ -236,8 +236,20 @@ def compile_calls(fns: Sequence[Callable[[], Any]]) -> Callable[[], None]:
             ns[f"f{i}"] = f
             lines.append(f"    f{i}()")
     lines.append("    return None")
-    exec(compile("\n".join(lines), "<gs.capture replay>", "exec"), ns)  # noqa: S102
+    source = "\n".join(lines)
+    code = _COMPILED.get(source)
+    if code is None:  # compiling takes about 0.7 ms; the same network's recordings share it
+        if len(_COMPILED) >= MAX_COMPILED:
+            _COMPILED.clear()
+        code = _COMPILED[source] = compile(source, "<gs.capture replay>", "exec")
+    exec(code, ns)  # noqa: S102
     return ns["run"]
+
+
+MAX_COMPILED = 64
+"""Compiled replay functions kept, by their source (which names only positions, f3(a3_0, ...),
+so every recording of one network's step shares one)."""
+_COMPILED: dict[str, Any] = {}
 
 
 def build_outputs(spec: tuple) -> Any:
