@@ -104,11 +104,31 @@ def _unrows(g: Array, shape: tuple[int, ...]) -> Array:
     return get_array_module(g).moveaxis(g.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
 
 
+#: Scores with at most this many classes (and at least twice as many rows) are reduced over
+#: their transposed copy (:func:`_row_reduce`, ``CrossEntropy._plain_columns``): measured faster.
+NARROW_CLASSES = 32
+
+
+def _narrow(m: int, c: int) -> bool:
+    """Many short rows: m rows of at most NARROW_CLASSES columns, at least twice as many rows."""
+    return c <= NARROW_CLASSES and m >= 2 * c
+
+
+def _row_reduce(ufunc: Any, a: Array) -> Array:
+    """``ufunc.reduce(a, axis=1, keepdims=True)`` for a 2-D ``a``. Many short rows (at most
+    :data:`NARROW_CLASSES` columns, at least twice as many rows) are reduced over the transposed
+    copy, where NumPy runs along contiguous memory instead of one short loop per row (200 × 10:
+    1 + 1.5 µs against 8.8 µs). The copy is an array method, which a captured step records."""
+    if _narrow(*a.shape):
+        return ufunc.reduce(a.T.copy(), axis=0)[:, None]
+    return ufunc.reduce(a, axis=1, keepdims=True)  # the ufunc's reduce: no Python wrapper
+
+
 def _softmax_parts(xp: Any, x: Array) -> tuple[Array, Array, Array]:
     """z = x − max, e = exp(z), lse = log Σ e per row: stable for any finite scores."""
-    z = x - xp.maximum.reduce(x, axis=1, keepdims=True)  # ufunc reduces: no Python wrapper
+    z = x - _row_reduce(xp.maximum, x)
     e = xp.exp(z)
-    return z, e, xp.add.reduce(e, axis=1, keepdims=True)
+    return z, e, _row_reduce(xp.add, e)
 
 
 def _scale(g: Array, reduction: str, denom: Any, m: int) -> Any:
@@ -130,10 +150,6 @@ def _finish(xp: Any, per: Array, reduction: str, denom: Any, out_shape: tuple) -
         return xp.asarray(float("nan"), dtype=per.dtype)
     return xp.asarray(total / denom)
 
-
-#: Scores with at most this many classes (and at least twice as many rows) take the transposed
-#: path of the plain cross-entropy (see ``CrossEntropy._plain_columns``): measured faster there.
-NARROW_CLASSES = 32
 
 _UNSIGNED = {1: backend.uint8, 2: backend.uint16, 4: backend.uint32, 8: backend.uint64}
 
@@ -187,7 +203,7 @@ class CrossEntropy(Function):
         """The common case (no weights, smoothing or ignored samples): the target scores are
         gathered through flat indices, row·C + t, which costs a third of a (row, t) pair index.
         Many short rows (few classes) are worked on transposed, see :meth:`_plain_columns`."""
-        if c <= NARROW_CLASSES and m >= 2 * c:
+        if _narrow(m, c):
             return self._plain_columns(xp, x, m, c)
         self.columns = False
         if not x.flags.c_contiguous:  # rows of a (N, C, d...) input: flat indices need C order
