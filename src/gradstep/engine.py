@@ -228,6 +228,8 @@ def apply(node: Function, *tensors: Tensor) -> Tensor:
         out = node.forward(*[t.data for t in tensors])
     if type(out) not in backend.array_types:  # NumPy reductions give scalars; a tensor holds arrays
         out = backend.get_array_module(out).asarray(out)
+    # Tensor._make written out: a call less on every op. (gs.capture swaps _make to re-trace
+    # plain arrays; an op's output is traced already, through array_types above.)
     t = _new_tensor(Tensor)
     t.data = out
     t._grad = None
