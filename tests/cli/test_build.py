@@ -8,10 +8,11 @@ import pytest
 import gradstep as gs
 from gradstep import config as C
 from gradstep.cli import _build as B
+from gradstep.cli import _dataset as DS
 
 # 100 training samples in batches of 32: 4 steps per epoch, 80 steps in the default 20 epochs
-CLASSES = B.Data("c", "classification", list(range(100)), [0], None, 4, 3, 3)
-VALUES = B.Data("r", "regression", list(range(100)), [0], None, 4, 1, None)
+CLASSES = DS.Data("c", "classification", list(range(100)), [0], None, 4, 3, 3)
+VALUES = DS.Data("r", "regression", list(range(100)), [0], None, 4, 1, None)
 
 # what every optimizer section settles to unless the row below says otherwise
 OPTIMIZER_BASE = {
@@ -56,7 +57,7 @@ SCHEDULES = [
 ]
 
 
-def settled(data: B.Data = CLASSES, **flags: str) -> dict:
+def settled(data: DS.Data = CLASSES, **flags: str) -> dict:
     cfg, _ = C.resolve(None, [(k.replace("__", "."), v) for k, v in flags.items()])
     return B.settle(cfg, data)
 

@@ -15,13 +15,14 @@ import pytest
 import gradstep as gs
 from gradstep import config as C
 from gradstep.cli import _build as B
+from gradstep.cli import _dataset as DS
 from gradstep.cli import main
 from gradstep.cli._trained import load_trained
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK = ["--train.verbose", "0", "--output.plot", "false"]
-SIGNALS = B.Data("s", "classification", list(range(100)), [0], None, 40, 10, 10)
-IMAGES = B.Data("i", "classification", list(range(100)), [0], None, 64, 10, 10)
+SIGNALS = DS.Data("s", "classification", list(range(100)), [0], None, 40, 10, 10)
+IMAGES = DS.Data("i", "classification", list(range(100)), [0], None, 64, 10, 10)
 IMAGES.input_shape = (1, 8, 8)
 
 MNIST1D_CNN = """
@@ -58,12 +59,12 @@ type = "linear"
 """
 
 
-def layers_of(text: str, data: B.Data = IMAGES) -> list[dict]:
+def layers_of(text: str, data: DS.Data = IMAGES) -> list[dict]:
     cfg, _ = C.resolve(None, [("model.layer", text)])
     return B.architecture(cfg, data)
 
 
-def error_of(text: str, data: B.Data = IMAGES) -> str:
+def error_of(text: str, data: DS.Data = IMAGES) -> str:
     with pytest.raises(C.ConfigError) as err:
         layers_of(text, data)
     return str(err.value)
@@ -71,7 +72,7 @@ def error_of(text: str, data: B.Data = IMAGES) -> str:
 
 def test_the_mnist1d_cnn_takes_its_channels_and_head_width_from_the_signal_shape():
     cfg, _ = C.resolve(tomllib.loads(MNIST1D_CNN))
-    signals = B.Data("s", "classification", [0], None, None, 40, 10, 10, input_shape=(1, 40))
+    signals = DS.Data("s", "classification", [0], None, None, 40, 10, 10, input_shape=(1, 40))
     layers = B.architecture(cfg, signals)
     convs = [layer for layer in layers if layer["type"] == "conv1d"]
     assert [c["in_channels"] for c in convs] == [1, 25, 25]
@@ -115,7 +116,7 @@ def test_global_pooling_and_unflatten_from_flat_rows():
         '{type="conv2d", out_channels=10, kernel_size=3, padding="same"}, '
         '{type="adaptive_avgpool", output_size=1}, {type="flatten"}]'
     )
-    flat = B.Data("f", "classification", [0], None, None, 64, 10, 10)
+    flat = DS.Data("f", "classification", [0], None, None, 64, 10, 10)
     layers = layers_of(text, flat)
     assert layers[1]["in_channels"] == 1 and layers[1]["padding"] == "same"
     assert layers[2] == {"type": "adaptive_avgpool2d", "output_size": 1}
@@ -191,7 +192,7 @@ def test_the_mlp_shorthand_flattens_shaped_samples_first():
         ),
         (
             '[{type="batchnorm"}, {type="linear"}]',
-            B.Data("q", "classification", [0], None, None, 16, 10, 10, input_shape=(1, 2, 2, 4)),
+            DS.Data("q", "classification", [0], None, None, 16, 10, 10, input_shape=(1, 2, 2, 4)),
             "model.layer[0] (batchnorm) receives samples of shape (1, 2, 2, 4) but takes (C,) or "
             "(C, L) or (C, H, W) samples; add a flatten layer before it.",
         ),
@@ -229,13 +230,13 @@ def test_size_fields_keep_ints_lists_and_padding_words():
 
 def test_builtin_data_reaches_the_model_in_the_configured_shape():
     cfg, _ = C.resolve(None, [("model.input_shape", "1,8,8")])
-    data = B.load_data(cfg)
+    data = DS.load_data(cfg)
     assert data.input_shape == (1, 8, 8) and data.n_features == 64
     for part in (data.train, data.val, data.test):
         assert part.arrays[0].shape[1:] == (1, 8, 8)
     cfg, _ = C.resolve(None, [("model.input_shape", "2,40")])
     with pytest.raises(C.ConfigError) as err:
-        B.load_data(cfg)
+        DS.load_data(cfg)
     assert str(err.value) == (
         "model.input_shape [2, 40] holds 80 values per sample but dataset 'digits' has 64 "
         "features; give a shape whose product is 64, e.g. [1, 64] for a one-channel signal (or [] "
@@ -252,7 +253,7 @@ def test_an_npz_of_images_is_reshaped_to_the_configured_shape(tmp_path):
         None,
         [("data.path", str(path)), ("data.standardize", "false"), ("model.input_shape", "2,3,3")],
     )
-    data = B.load_data(cfg)
+    data = DS.load_data(cfg)
     assert data.n_features == 18 and data.sample_shape == (2, 3, 3)
     rows = np.concatenate([p.arrays[0] for p in (data.train, data.val, data.test)])
     assert {tuple(r.ravel()) for r in rows} == {tuple(r.ravel()) for r in x}
@@ -364,7 +365,7 @@ def test_the_example_cnn_configs_build_for_their_datasets(name):
     cfg, _ = C.resolve(C.load_file(EXAMPLES / name), source=name)
     info = get_spec(cfg["data"]["name"]).info  # the dataset's sizes, without generating it
     shape = tuple(cfg["model"]["input_shape"])
-    data = B.Data(info.name, info.task, [0], None, None, info.n_features, info.n_classes,
+    data = DS.Data(info.name, info.task, [0], None, None, info.n_features, info.n_classes,
                   info.n_classes, input_shape=shape)  # fmt: skip
     model = B.build_model(B.architecture(cfg, data))
     assert model(gs.zeros(4, *shape)).shape == (4, info.n_classes)

@@ -11,6 +11,7 @@ import pytest
 import gradstep as gs
 from gradstep import config as C
 from gradstep.cli import _build as B
+from gradstep.cli import _dataset as DS
 from gradstep.cli import main
 from gradstep.components import Default
 from gradstep.nn import registry as nn_tables
@@ -18,8 +19,8 @@ from gradstep.optim import registry as optim_tables
 from gradstep.optim.sgd import SGD
 
 QUICK = ["--data.name", "xor", "--train.epochs", "1", "--train.verbose", "0"]
-CLASSES = B.Data("c", "classification", list(range(100)), [0], None, 4, 3, 3)
-VALUES = B.Data("r", "regression", list(range(100)), [0], None, 4, 1, None)
+CLASSES = DS.Data("c", "classification", list(range(100)), [0], None, 4, 3, 3)
+VALUES = DS.Data("r", "regression", list(range(100)), [0], None, 4, 1, None)
 
 
 class Dummy(SGD):

@@ -187,7 +187,7 @@ def _split(path: str, d: dict[str, Any], y: np.ndarray, task: str) -> tuple[np.n
 
 
 def load_training_file(d: dict[str, Any]) -> dict[str, Any]:
-    """The [data] settings' file, checked and split: the fields of ``_build.Data``."""
+    """The [data] settings' file, checked and split: the fields of ``_dataset.Data``."""
     from ..data.dataset import TensorDataset
     from ..data.split import Standardizer
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _build as B
+from . import _dataset as D
 from ._trained import Trained
 
 __all__ = ["inference_config"]
@@ -18,7 +19,7 @@ def inference_config(trained: Trained) -> dict[str, Any]:
         return cfg
     task = trained.meta.get("task", "classification")
     n_out = B.output_width(trained.layers)
-    stub = B.Data(
+    stub = D.Data(
         name="input",
         task=task,
         train=[0],

@@ -10,15 +10,14 @@ from typing import Any
 
 from ..config import ConfigError
 from ._build import (
-    Data,
     _shape_text,
     architecture,
     build_model,
     input_shape,
-    load_data,
     output_width,
     settle,
 )
+from ._dataset import Data, load_data
 
 __all__ = ["Trained", "load_trained"]
 

@@ -17,6 +17,7 @@ from .. import config as C
 from .. import config_tables as T
 from ..plain import to_plain
 from . import _build as B
+from . import _dataset as D
 from ._common import fail, fmt, print_json, print_table, split_flags
 
 _MAXIMISED = ("acc", "r2", "f1", "precision", "recall")
@@ -182,7 +183,7 @@ def compare(
     seed = cfg["train"]["seed"]
     manual_seed(seed)
     B.apply_threads(cfg)
-    data = B.load_data(cfg)
+    data = D.load_data(cfg)
     probe = B.settle(cfg, data)
     layers = B.architecture(probe, data)
     start_model = B.build_model(layers, cfg["model"]["dtype"])

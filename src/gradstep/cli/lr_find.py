@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import config as C
 from . import _build as B
+from . import _dataset as D
 from ._common import fail, print_json, split_flags
 
 USAGE = """\
@@ -77,7 +78,7 @@ def lr_find(
     cfg = copy.deepcopy(cfg)
     manual_seed(max(cfg["train"]["seed"], 0))
     B.apply_threads(cfg)
-    data = B.load_data(cfg)
+    data = D.load_data(cfg)
     cfg = B.settle(cfg, data)
     model = B.build_model(B.architecture(cfg, data), cfg["model"]["dtype"])
     trainer = B.trainer_for(cfg, model)

@@ -32,6 +32,7 @@ from .. import distributed as dist
 from ..plain import to_plain
 from ..train.callbacks import Callback, CSVLogger, ModelCheckpoint
 from . import _build as B
+from . import _dataset as D
 from ._common import fail, print_json, split_flags
 
 USAGE = """\
@@ -232,7 +233,7 @@ def train(cfg: dict[str, Any], run_dir: Path | None = None, as_json: bool = Fals
     main = dist.is_main()  # under MPI only rank 0 prints and writes
     manual_seed(cfg["train"]["seed"])
     B.apply_threads(cfg)
-    data = B.load_data(cfg)
+    data = D.load_data(cfg)
     cfg = B.settle(_per_process_warmup(cfg, data), data)
     layers = B.architecture(cfg, data)
     model = B.build_model(layers, cfg["model"]["dtype"])
