@@ -70,6 +70,7 @@ def _gradstep_step(two_d: bool):
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     xt = gs.tensor(x)
+    optim.kernels.preload()  # steady steps: numba loaded, as a long run has it
 
     def step():
         opt.zero_grad()

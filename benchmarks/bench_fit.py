@@ -33,6 +33,7 @@ def build_trainer():
         nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10)
     )
     trainer = gs.Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3))
+    optim.kernels.preload()  # steady steps: numba loaded, as a long run has it
     train = (x, y)
 
     def epoch():
@@ -55,6 +56,7 @@ def build_gradstep_loop():
     )
     opt = optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
+    optim.kernels.preload()  # steady steps: numba loaded, as a long run has it
     n = len(x)
 
     def epoch():

@@ -93,6 +93,7 @@ def worker(impl: str, config: str, warmup: int, steps: int, model: str, loose: b
             for p in params:  # as a backward leaves them: .grad is the flat buffer's view
                 p.grad = p._grad_store
         opt = getattr(optim, cls_name)(params, **kwargs)
+        kernels.preload()  # steady steps: numba loaded, as a long run has it
         info["kernels"] = kernels.kernel_choice()
     else:
         import torch

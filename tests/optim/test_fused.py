@@ -198,51 +198,91 @@ def test_kernels_choice_from_the_environment(monkeypatch):
             m.setattr(kernel_paths, "_load_numba", lambda: None)
             m.setattr(kernel_paths, "_numba_installed", lambda: True)
             m.setattr(kernel_paths, "_numba_module", None)
+            m.setattr(kernel_paths, "_spent", kernel_paths.NUMBA_LOAD_AFTER)  # time to load it
             assert kernel_paths.select_kernels("auto") == "numba"
-            assert kernel_paths.numba_kernels(10**6) is None
+            assert kernel_paths.numba_kernels() is None
             assert kernel_paths.kernel_choice() == "numpy"
     finally:
         kernel_paths.select_kernels(before)
 
 
+class _Clock:
+    """An injected clock: every NumPy update seems to take ``tick`` seconds."""
+
+    def __init__(self, tick: float) -> None:
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick  # read before and after each update
+        return self.now
+
+
+def _adam_run(dtype, steps: int) -> tuple[list, optim.Adam]:
+    """``steps`` Adam steps of a flattened 64-32 linear layer (2,080 parameters in one run: big
+    enough for BLAS axpy) on fixed data; the parameters afterwards."""
+    gs.manual_seed(0)
+    model = nn.Linear(64, 32, dtype=dtype)
+    model.flatten_parameters()
+    opt = optim.Adam(model.parameters(), lr=0.01, weight_decay=0.01)
+    x = np.random.default_rng(1).standard_normal((5, 64)).astype(dtype)
+    for _ in range(steps):
+        opt.zero_grad()
+        (model(gs.tensor(x)) ** 2).sum().backward()
+        opt.step()
+    return [p.data.copy() for p in model.parameters()], opt
+
+
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (the `fast` extra)")
-def test_numba_updates_only_runs_of_numba_min_size_and_up(monkeypatch):
-    """A small model's run takes the NumPy update functions (no numba kernel call), a run of
-    NUMBA_MIN_SIZE elements the numba kernel; both match torch.optim.Adam."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_auto_loads_numba_once_numpy_updates_spent_its_load_time(dtype, monkeypatch):
+    """With "auto", the NumPy update functions run until they have taken NUMBA_LOAD_AFTER
+    seconds (an injected clock), then the numba kernel: and the run's numbers are the same bits
+    as numba's from the first step (the NumPy functions keep off BLAS axpy meanwhile)."""
     from gradstep.optim import kernels_numba
 
-    before = kernel_paths.kernel_choice()
-    calls = []
+    monkeypatch.setattr(kernel_paths, "_choice", kernel_paths.kernel_choice())  # restored after
+    assert kernel_paths.select_kernels("numba") == "numba"
+    want, _ = _adam_run(dtype, 6)  # numba from the first step
+
+    calls, loads = [], []
     real = kernels_numba.adam
     monkeypatch.setattr(
         kernels_numba, "adam", lambda *a, **k: (calls.append(a[0].size), real(*a, **k))
     )
-    try:
-        assert kernel_paths.select_kernels("numba") == "numba"
-        for n_in, used in ((8, False), (kernel_paths.NUMBA_MIN_SIZE // 4, True)):
-            calls.clear()
-            gs.manual_seed(0)
-            model = nn.Linear(n_in, 4).double()  # float64: parity to 1e-10
-            model.flatten_parameters()
-            size = sum(p.data.size for p in model.parameters())
-            assert (size >= kernel_paths.NUMBA_MIN_SIZE) == used
-            opt = optim.Adam(model.parameters(), lr=0.01)
-            w = torch.tensor(model.weight.data.copy(), requires_grad=True)
-            b = torch.tensor(model.bias.data.copy(), requires_grad=True)
-            ref = torch.optim.Adam([w, b], lr=0.01)
-            x = np.random.default_rng(1).standard_normal((5, n_in))
-            for _ in range(3):
-                opt.zero_grad()
-                ref.zero_grad()
-                (model(gs.tensor(x, dtype=gs.float64)) ** 2).sum().backward()
-                ((torch.from_numpy(x) @ w.T + b) ** 2).sum().backward()
-                opt.step()
-                ref.step()
-            assert calls == ([size] * 3 if used else [])
-            np.testing.assert_allclose(model.weight.data, w.detach().numpy(), rtol=1e-10)
-            np.testing.assert_allclose(model.bias.data, b.detach().numpy(), rtol=1e-10)
-    finally:
-        kernel_paths.select_kernels(before)
+    real_load = kernel_paths._load_numba
+    monkeypatch.setattr(kernel_paths, "_load_numba", lambda: (loads.append(1), real_load())[1])
+    monkeypatch.setattr(kernel_paths, "_numba_module", None)  # as in a fresh process
+    monkeypatch.setattr(kernel_paths, "_spent", 0.0)
+    monkeypatch.setattr(kernel_paths, "clock", _Clock(kernel_paths.NUMBA_LOAD_AFTER / 2.5))
+    assert kernel_paths.select_kernels("auto") == "numba"
+    assert not kernel_paths.blas_allowed()
+    got, opt = _adam_run(dtype, 6)
+    # steps 1-3 on NumPy (0.4, 0.8, 1.2 of the load time spent), then numba: loaded once
+    assert calls == [2080] * 3 and loads == [1]
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+    # forced NumPy may use BLAS again and counts no time
+    assert kernel_paths.select_kernels("numpy") == "numpy"
+    assert kernel_paths.blas_allowed()
+    spent = kernel_paths._spent
+    opt.step()
+    assert kernel_paths._spent == spent and len(calls) == 3
+
+
+def test_auto_never_loads_numba_for_a_short_run(monkeypatch):
+    """A run whose NumPy updates take less than NUMBA_LOAD_AFTER never imports numba."""
+    loads = []
+    monkeypatch.setattr(kernel_paths, "_choice", kernel_paths.kernel_choice())  # restored after
+    monkeypatch.setattr(kernel_paths, "_numba_installed", lambda: True)
+    monkeypatch.setattr(kernel_paths, "_load_numba", lambda: loads.append(1))
+    monkeypatch.setattr(kernel_paths, "_numba_module", None)
+    monkeypatch.setattr(kernel_paths, "_spent", 0.0)
+    monkeypatch.setattr(kernel_paths, "clock", _Clock(kernel_paths.NUMBA_LOAD_AFTER / 10))
+    assert kernel_paths.select_kernels("auto") == "numba"
+    _adam_run(np.float64, 9)
+    assert loads == []
+    assert kernel_paths._spent == pytest.approx(0.9 * kernel_paths.NUMBA_LOAD_AFTER)
 
 
 def test_kernels_none_takes_the_per_parameter_path(monkeypatch):
@@ -358,7 +398,6 @@ def test_a_kernel_that_fails_to_compile_falls_back_to_numpy(monkeypatch):
     before = kernel_paths.kernel_choice()
     try:
         kernel_paths.select_kernels("numba")
-        monkeypatch.setattr(kernel_paths, "NUMBA_MIN_SIZE", 0)
         monkeypatch.setattr(kernels_numba, "_make_adam", broken)
         model, ws, opt, ref, bases = build("Adam", {"lr": 0.01}, {}, np.float64)
         spy = Spy(monkeypatch, "Adam")

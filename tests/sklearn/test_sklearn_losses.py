@@ -181,7 +181,6 @@ def test_sklearn_adam_numba_loop_gives_the_numpy_forms_numbers(dtype, monkeypatc
     rng = np.random.default_rng(3)
     start = rng.standard_normal(1000).astype(dtype)
     grads = [rng.standard_normal(1000).astype(dtype) for _ in range(20)]
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 0)  # numba for this small parameter too
     before = kernels.kernel_choice()
     results = {}
     try:

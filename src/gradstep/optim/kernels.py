@@ -1,11 +1,18 @@
 """Which code updates a run of parameters in a fused step: the NumPy update functions beside each
 optimizer, or their numba kernels (kernels_numba.py), or none (the per-parameter loop).
 
-numba is imported when a run of at least :data:`NUMBA_MIN_SIZE` elements is first updated, not
-before: importing it and loading the compiled kernels adds about 95 MiB to a process, which a
-small model does not win back (Adam over 5,000 float32 parameters: 8.5 µs a step with numba
-against 18 µs with NumPy; over 200,000: 92 against 257 µs; AMD EPYC). Smaller runs take the
-NumPy update functions, which give the same formulas.
+With numba installed ("auto"), numba is not imported at the first step: importing it and loading
+the compiled kernels costs about 0.3 s and 95 MiB once per process, more than a short run spends
+on all its updates. The fused updates of runs of :data:`NUMBA_MIN_SIZE` elements and more take
+the NumPy update functions until they have spent :data:`NUMBA_LOAD_AFTER` seconds in this
+process; then numba loads, and every fused update from then on takes its kernel (once loaded, it
+is 1.5–4 times faster at every size from 256 elements up). A short run never pays for the load;
+a long one pays at most its price again in slower updates first.
+
+Switching changes no number: with numba in play the NumPy update functions keep to numba's
+arithmetic (BLAS ``axpy``, whose fused multiply-add may round differently, is used only when
+numba is not: ``blas_allowed``), so a run gives the same bits before and after the load, and in a
+process that loaded numba earlier.
 
 Example::
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 import warnings
 from typing import Any
 
@@ -26,21 +34,29 @@ from typing import Any
 CHOICES = ("auto", "numpy", "numba", "none")
 ENV_VAR = "GRADSTEP_KERNELS"
 
-#: Runs with fewer elements take the NumPy update functions even when numba is chosen.
-NUMBA_MIN_SIZE = 8192
+#: Seconds of NumPy updates ("auto" with numba installed) after which numba loads: about its load
+#: time, so a long run pays at most twice what it had to, a short one nothing.
+NUMBA_LOAD_AFTER = 0.25
+#: Runs with fewer elements count no time towards loading numba: their NumPy updates cost a few
+#: microseconds, of which numba would save one or two (a 17-parameter SGD step: 3 against 2 µs).
+#: Once numba is loaded, every run takes it.
+NUMBA_MIN_SIZE = 1024
 
 _choice: str | None = None
+_spent = 0.0  # seconds of NumPy updates while numba was wanted but not loaded
 _numba_module: Any = None
+clock = time.perf_counter  # what the NumPy updates are timed with (tests inject their own)
 
 
 def select_kernels(name: str | None = None) -> str:
     """Choose how ``step()`` updates a run and return the choice in effect.
 
     ``"auto"`` (default) uses the numba kernels when numba is installed (``pip install
-    gradstep[fast]``) and the NumPy update functions otherwise; ``"numpy"`` and ``"numba"``
-    force one (numba only for runs of at least ``NUMBA_MIN_SIZE`` elements); ``"none"``
-    turns fusion off (the per-parameter loop). ``None`` reads the environment variable
-    GRADSTEP_KERNELS. Asking for numba without numba installed warns and uses NumPy.
+    gradstep[fast]``), loading them once the NumPy updates have taken :data:`NUMBA_LOAD_AFTER`
+    seconds, and the NumPy update functions otherwise; ``"numpy"`` forces the NumPy functions,
+    ``"numba"`` the numba kernels from the first update; ``"none"`` turns fusion off (the
+    per-parameter loop). ``None`` reads the environment variable GRADSTEP_KERNELS. Asking for
+    numba without numba installed warns and uses NumPy.
 
     Example: ``gs.optim.kernels.select_kernels("numpy")``.
     """
@@ -52,9 +68,9 @@ def select_kernels(name: str | None = None) -> str:
             f"kernels must be one of {', '.join(CHOICES)}, got {name!r}; set {ENV_VAR} or pass "
             "one of those."
         )
-    if name == "auto":  # numba if installed; imported at the first run big enough for it
+    if name == "auto":  # numba if installed; imported once the NumPy updates have cost its load
         name = "numba" if _numba_installed() else "numpy"
-    elif name == "numba" and _load_numba() is None:
+    elif name == "numba" and _load_numba() is None:  # asked for by name: loaded now
         warnings.warn(
             "numba kernels were asked for but numba does not import; using the NumPy update "
             "functions (pip install numba, or gradstep[fast]).",
@@ -83,17 +99,43 @@ def kernel_choice() -> str:
     return _choice if _choice is not None else select_kernels()
 
 
-def numba_kernels(size: int | None = None) -> Any:
-    """The numba kernel module when numba kernels are in effect (for a run of ``size``
-    elements: from :data:`NUMBA_MIN_SIZE` up), else None. The first call that wants it
-    imports numba; if that fails, the NumPy update functions are used from then on."""
+def blas_allowed() -> bool:
+    """Whether the NumPy update functions may use BLAS ``axpy``: only when numba is not in play,
+    since its fused multiply-add may round an update differently from numba's kernels."""
+    return (_choice if _choice is not None else select_kernels()) != "numba"
+
+
+def numba_kernels() -> Any:
+    """The numba kernel module when the next fused update should take it, else None (NumPy):
+    with "auto", once the NumPy updates have spent :data:`NUMBA_LOAD_AFTER` seconds (see
+    :func:`spent`). The call that loads it imports numba; if that fails, the NumPy update
+    functions are used from then on."""
     global _choice
-    if kernel_choice() != "numba" or (size is not None and size < NUMBA_MIN_SIZE):
+    if _numba_module is not None:
+        return _numba_module if kernel_choice() == "numba" else None
+    if kernel_choice() != "numba" or _spent < NUMBA_LOAD_AFTER:
         return None
-    if _numba_module is None and _load_numba() is None:
+    if _load_numba() is None:
         _choice = "numpy"  # "auto" saw numba installed, but it does not import
         return None
     return _numba_module
+
+
+def spent(seconds: float, size: int) -> None:
+    """Count ``seconds`` a NumPy update of ``size`` elements took while numba was wanted but not
+    loaded yet (runs under :data:`NUMBA_MIN_SIZE` elements count nothing)."""
+    global _spent
+    if size >= NUMBA_MIN_SIZE:
+        _spent += seconds
+
+
+def preload() -> bool:
+    """Load the numba kernels now instead of after :data:`NUMBA_LOAD_AFTER` seconds of NumPy
+    updates (for timing steady steps, or a run known to be long); True when they loaded.
+
+    Example: ``gs.optim.kernels.preload()``.
+    """
+    return kernel_choice() == "numba" and _load_numba() is not None
 
 
 def _numba_installed() -> bool:
@@ -115,9 +157,13 @@ def _load_numba() -> Any:
 __all__ = [
     "CHOICES",
     "ENV_VAR",
+    "NUMBA_LOAD_AFTER",
     "NUMBA_MIN_SIZE",
+    "blas_allowed",
     "kernel_choice",
     "kernels_failed",
     "numba_kernels",
+    "preload",
     "select_kernels",
+    "spent",
 ]

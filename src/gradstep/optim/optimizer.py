@@ -20,7 +20,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..backend import get_array_module
-from . import fused
+from . import fused, kernels
 from .kernels import kernel_choice, kernels_failed, numba_kernels
 from .param_state import ParamState, _copy_value, _looks_like_parameter
 from .update_parts import axpy_, effective_grad, lerp_
@@ -227,16 +227,21 @@ class Optimizer:
                 plan.stale = True  # members' state differs: the next plan splits the run
                 return False
         compiled = None  # the numba kernel module, when in effect for this run's arrays
-        if choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd":
-            compiled = numba_kernels(pflat.size)
+        timed = choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd"
+        if timed:
+            compiled = numba_kernels()
+            timed = compiled is None  # NumPy while numba waits to load: count the time
         counts = layout.counts_steps
         step = run.step + 1 if counts else 0
         args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)
+        start = kernels.clock() if timed else 0.0
         try:
             self._fused_update(*args, compiled)
         except fused.KernelUnavailable as exc:  # raised before any array changed
             kernels_failed(exc)
             self._fused_update(*args, None)
+        if timed:
+            kernels.spent(kernels.clock() - start, pflat.size)
         if counts:
             for sd in run.sdicts:
                 sd["step"] = step

@@ -17,8 +17,8 @@ import numpy as np
 
 from .. import optim
 from ..nn.flat import flatten_parameters
+from ..optim import kernels
 from ..optim.fused import KernelUnavailable
-from ..optim.kernels import kernels_failed, numba_kernels
 from ..optim.optimizer import Optimizer
 from ..optim.registry import OPTIMIZERS
 from ..validate import real, unit_interval
@@ -93,16 +93,16 @@ class SklearnAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
         beta1, beta2 = hyper["betas"]
-        compiled = numba_kernels(param.size)
-        if (
-            compiled is not None
-            and type(param) is np.ndarray
+        flat = (
+            type(param) is np.ndarray
             and param.dtype.char in "fd"
             and param.ndim == 1
             and all(a.flags.c_contiguous for a in (param, grad, state["exp_avg"]))
             and state["exp_avg_sq"].flags.c_contiguous
             and grad.dtype == param.dtype
-        ):  # the flat parameter: one pass (the same numbers as the NumPy form below)
+        )  # the flat parameter: one pass with numba (the same numbers as the NumPy form below)
+        compiled = kernels.numba_kernels() if flat else None
+        if compiled is not None:
             try:
                 compiled.sklearn_adam(
                     param,
@@ -117,7 +117,9 @@ class SklearnAdam(Optimizer):
                 )
                 return
             except KernelUnavailable as exc:  # raised before any array changed
-                kernels_failed(exc)
+                kernels.kernels_failed(exc)
+        timed = flat and kernels.kernel_choice() == "numba"  # numba waits to load: count the time
+        start = kernels.clock() if timed else 0.0
         sklearn_adam_update(
             param,
             grad,
@@ -131,6 +133,8 @@ class SklearnAdam(Optimizer):
             beta2=float(beta2),
             eps=float(hyper["eps"]),
         )
+        if timed:
+            kernels.spent(kernels.clock() - start, param.size)
 
 
 class FlatParameter:
