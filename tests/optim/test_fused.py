@@ -34,6 +34,7 @@ from fused_helpers import (
 import gradstep as gs
 from gradstep import nn, optim
 from gradstep.optim import kernels as kernel_paths
+from gradstep.optim import update_parts
 
 GROUP0, GROUP1 = 12 * 6 + 12, 12 * 12 + 12 + 3 * 12 + 3  # run sizes: layer 1 | layers 2 and 3
 
@@ -254,20 +255,21 @@ def test_auto_loads_numba_once_numpy_updates_spent_its_load_time(dtype, monkeypa
     monkeypatch.setattr(kernel_paths, "_numba_module", None)  # as in a fresh process
     monkeypatch.setattr(kernel_paths, "_spent", 0.0)
     monkeypatch.setattr(kernel_paths, "clock", _Clock(kernel_paths.NUMBA_LOAD_AFTER / 2.5))
+    blas = []  # BLAS axpy calls: none while the NumPy functions stand in for numba
+    real_axpy = update_parts.axpy
+    monkeypatch.setattr(update_parts, "axpy", lambda *a: (blas.append(1), real_axpy(*a))[1])
     assert kernel_paths.select_kernels("auto") == "numba"
-    assert not kernel_paths.blas_allowed()
     got, opt = _adam_run(dtype, 6)
     # steps 1-3 on NumPy (0.4, 0.8, 1.2 of the load time spent), then numba: loaded once
-    assert calls == [2080] * 3 and loads == [1]
+    assert calls == [2080] * 3 and loads == [1] and blas == []
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
 
-    # forced NumPy may use BLAS again and counts no time
+    # forced NumPy uses BLAS again and counts no time
     assert kernel_paths.select_kernels("numpy") == "numpy"
-    assert kernel_paths.blas_allowed()
     spent = kernel_paths._spent
     opt.step()
-    assert kernel_paths._spent == spent and len(calls) == 3
+    assert kernel_paths._spent == spent and len(calls) == 3 and blas
 
 
 def test_auto_never_loads_numba_for_a_short_run(monkeypatch):

@@ -9,10 +9,10 @@ process; then numba loads, and every fused update from then on takes its kernel 
 is 1.5–4 times faster at every size from 256 elements up). A short run never pays for the load;
 a long one pays at most its price again in slower updates first.
 
-Switching changes no number: with numba in play the NumPy update functions keep to numba's
-arithmetic (BLAS ``axpy``, whose fused multiply-add may round differently, is used only when
-numba is not: ``blas_allowed``), so a run gives the same bits before and after the load, and in a
-process that loaded numba earlier.
+Switching changes no number: while they stand in for numba's kernels, the NumPy update functions
+keep to numba's arithmetic (no BLAS ``axpy``, whose fused multiply-add may round differently:
+``blas_allowed``), so a run gives the same bits before and after the load, and in a process that
+loaded numba earlier.
 
 Example::
 
@@ -44,6 +44,7 @@ NUMBA_MIN_SIZE = 1024
 
 _choice: str | None = None
 _spent = 0.0  # seconds of NumPy updates while numba was wanted but not loaded
+_standing_in = False  # a NumPy update runs in place of a numba kernel not loaded yet
 _numba_module: Any = None
 clock = time.perf_counter  # what the NumPy updates are timed with (tests inject their own)
 
@@ -100,9 +101,16 @@ def kernel_choice() -> str:
 
 
 def blas_allowed() -> bool:
-    """Whether the NumPy update functions may use BLAS ``axpy``: only when numba is not in play,
-    since its fused multiply-add may round an update differently from numba's kernels."""
-    return (_choice if _choice is not None else select_kernels()) != "numba"
+    """Whether the NumPy update functions may use BLAS ``axpy``: not while they stand in for a
+    numba kernel that has yet to load (:func:`standing_in`), since its fused multiply-add may
+    round an update differently from the kernel."""
+    return not _standing_in
+
+
+def standing_in(on: bool) -> None:
+    """Mark the NumPy update functions as standing in for numba's kernels (on) or not (off)."""
+    global _standing_in
+    _standing_in = on
 
 
 def numba_kernels() -> Any:

@@ -234,14 +234,20 @@ class Optimizer:
         counts = layout.counts_steps
         step = run.step + 1 if counts else 0
         args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)
-        start = kernels.clock() if timed else 0.0
-        try:
-            self._fused_update(*args, compiled)
-        except fused.KernelUnavailable as exc:  # raised before any array changed
-            kernels_failed(exc)
-            self._fused_update(*args, None)
-        if timed:
+        if timed:  # the NumPy update stands in for numba's kernel: its arithmetic, timed
+            kernels.standing_in(True)
+            start = kernels.clock()
+            try:
+                self._fused_update(*args, None)
+            finally:
+                kernels.standing_in(False)
             kernels.spent(kernels.clock() - start, pflat.size)
+        else:
+            try:
+                self._fused_update(*args, compiled)
+            except fused.KernelUnavailable as exc:  # raised before any array changed
+                kernels_failed(exc)
+                self._fused_update(*args, None)
         if counts:
             for sd in run.sdicts:
                 sd["step"] = step

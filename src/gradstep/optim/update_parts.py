@@ -11,9 +11,9 @@ from .kernels import blas_allowed
 
 def axpy_(xp: Any, alpha: float, x: Any, y: Any, work: Any) -> None:
     """``y += alpha·x`` in place, as torch's ``y.add_(x, alpha=alpha)``: one BLAS pass for NumPy
-    float arrays (see blas.py) when numba's kernels are not in play (kernels.blas_allowed), else
-    two ufuncs through ``work`` (an array shaped like ``y``; it may be ``x`` itself, which is then
-    overwritten), which round as numba's kernels do."""
+    float arrays (see blas.py) unless the update stands in for a numba kernel
+    (kernels.blas_allowed), else two ufuncs through ``work`` (an array shaped like ``y``; it may
+    be ``x`` itself, which is then overwritten), which round as numba's kernels do."""
     if blas_allowed() and axpy(alpha, x, y):
         return
     xp.multiply(x, alpha, out=work)
