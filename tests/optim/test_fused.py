@@ -285,6 +285,8 @@ def test_auto_never_loads_numba_for_a_short_run(monkeypatch):
     _adam_run(np.float64, 9)
     assert loads == []
     assert kernel_paths._spent == pytest.approx(0.9 * kernel_paths.NUMBA_LOAD_AFTER)
+    kernel_paths.spent(1.0, kernel_paths.NUMBA_MIN_SIZE - 1)  # a small run counts nothing
+    assert kernel_paths._spent == pytest.approx(0.9 * kernel_paths.NUMBA_LOAD_AFTER)
 
 
 def test_kernels_none_takes_the_per_parameter_path(monkeypatch):

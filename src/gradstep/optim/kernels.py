@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 import time
 import warnings
 from typing import Any
@@ -44,7 +45,7 @@ NUMBA_MIN_SIZE = 1024
 
 _choice: str | None = None
 _spent = 0.0  # seconds of NumPy updates while numba was wanted but not loaded
-_standing_in = False  # a NumPy update runs in place of a numba kernel not loaded yet
+_local = threading.local()  # .standing_in: this thread's NumPy update replaces a numba kernel
 _numba_module: Any = None
 clock = time.perf_counter  # what the NumPy updates are timed with (tests inject their own)
 
@@ -104,13 +105,13 @@ def blas_allowed() -> bool:
     """Whether the NumPy update functions may use BLAS ``axpy``: not while they stand in for a
     numba kernel that has yet to load (:func:`standing_in`), since its fused multiply-add may
     round an update differently from the kernel."""
-    return not _standing_in
+    return not getattr(_local, "standing_in", False)
 
 
 def standing_in(on: bool) -> None:
-    """Mark the NumPy update functions as standing in for numba's kernels (on) or not (off)."""
-    global _standing_in
-    _standing_in = on
+    """Mark this thread's NumPy update functions as standing in for numba's kernels (on) or not
+    (off); another thread's updates are not affected."""
+    _local.standing_in = on
 
 
 def numba_kernels() -> Any:

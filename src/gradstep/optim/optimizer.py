@@ -230,7 +230,9 @@ class Optimizer:
         timed = choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd"
         if timed:
             compiled = numba_kernels()
-            timed = compiled is None  # NumPy while numba waits to load: count the time
+            # NumPy while numba waits to load: count the time (small runs count none, and BLAS
+            # declines them anyway)
+            timed = compiled is None and pflat.size >= kernels.NUMBA_MIN_SIZE
         counts = layout.counts_steps
         step = run.step + 1 if counts else 0
         args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)

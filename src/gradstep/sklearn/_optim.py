@@ -118,7 +118,8 @@ class SklearnAdam(Optimizer):
                 return
             except KernelUnavailable as exc:  # raised before any array changed
                 kernels.kernels_failed(exc)
-        timed = flat and kernels.kernel_choice() == "numba"  # numba waits to load: count the time
+        # numba waits to load: count the time (small runs count none)
+        timed = flat and param.size >= kernels.NUMBA_MIN_SIZE and kernels.kernel_choice() == "numba"
         start = kernels.clock() if timed else 0.0
         sklearn_adam_update(
             param,
