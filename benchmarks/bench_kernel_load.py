@@ -4,13 +4,13 @@ through llvmlite directly (numba's own compiler back end, installed with the ``f
 A question for planning, measured: numba loads its compiled kernels from its disk cache, but
 before the first one runs it imports numba and fills its typing and lowering tables (hundreds of
 modules, scipy.linalg among them), which costs about half a second and ~100 MiB in every process
-that updates a run of ``NUMBA_MIN_SIZE`` parameters or more. The loop itself needs none of that:
+that trains long enough to load it (``kernels.NUMBA_LOAD_AFTER``). The loop needs none of that:
 this script builds torch's Adam step (float32, no options) as LLVM IR with llvmlite, optimises
 and JIT-compiles it, and compares, each in a fresh process:
 
 - numba: importing gradstep's kernel module and the first update of 535,818 float32 parameters
-  (W3's MLP), as ``Adam.step()`` does at first use: wall time and resident memory added, from
-  after ``import gradstep``;
+  (W3's MLP), as ``Adam.step()`` does when the kernels load: wall time and resident memory
+  added, from after ``import gradstep``;
 - llvmlite: import, build, optimise and compile the same loop, and its first update;
 - that both write the same bits (three steps from the same state), and the steady time of a call
   at 15,210 (W5), 535,818 (W3) and 1,043,826 (OPT) parameters.
