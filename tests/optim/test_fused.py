@@ -218,13 +218,14 @@ class _Clock:
         return self.now
 
 
-def _adam_run(dtype, steps: int) -> tuple[list, optim.Adam]:
-    """``steps`` Adam steps of a flattened 64-32 linear layer (2,080 parameters in one run: big
-    enough for BLAS axpy) on fixed data; the parameters afterwards."""
+def _linear_run(dtype, steps: int, name: str = "Adam", **hyper) -> tuple[list, optim.Optimizer]:
+    """``steps`` steps of a flattened 64-32 linear layer (2,080 parameters in one run: big enough
+    for BLAS axpy) on fixed data (Adam with weight decay unless told); the parameters after."""
     gs.manual_seed(0)
     model = nn.Linear(64, 32, dtype=dtype)
     model.flatten_parameters()
-    opt = optim.Adam(model.parameters(), lr=0.01, weight_decay=0.01)
+    hyper = hyper or {"lr": 0.01, "weight_decay": 0.01}
+    opt = GS[name](model.parameters(), **hyper)
     x = np.random.default_rng(1).standard_normal((5, 64)).astype(dtype)
     for _ in range(steps):
         opt.zero_grad()
@@ -243,7 +244,7 @@ def test_auto_loads_numba_once_numpy_updates_spent_its_load_time(dtype, monkeypa
 
     monkeypatch.setattr(kernel_paths, "_choice", kernel_paths.kernel_choice())  # restored after
     assert kernel_paths.select_kernels("numba") == "numba"
-    want, _ = _adam_run(dtype, 6)  # numba from the first step
+    want, _ = _linear_run(dtype, 6)  # numba from the first step
 
     calls, loads = [], []
     real = kernels_numba.adam
@@ -259,7 +260,7 @@ def test_auto_loads_numba_once_numpy_updates_spent_its_load_time(dtype, monkeypa
     real_axpy = update_parts.axpy
     monkeypatch.setattr(update_parts, "axpy", lambda *a: (blas.append(1), real_axpy(*a))[1])
     assert kernel_paths.select_kernels("auto") == "numba"
-    got, opt = _adam_run(dtype, 6)
+    got, opt = _linear_run(dtype, 6)
     # steps 1-3 on NumPy (0.4, 0.8, 1.2 of the load time spent), then numba: loaded once
     assert calls == [2080] * 3 and loads == [1] and blas == []
     for a, b in zip(got, want):
@@ -272,6 +273,36 @@ def test_auto_loads_numba_once_numpy_updates_spent_its_load_time(dtype, monkeypa
     assert kernel_paths._spent == spent and len(calls) == 3 and blas
 
 
+STAND_IN_CASES = [
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "maximize": True}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "momentum_form": "textbook", "nesterov": True}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("RMSprop", {"lr": 0.01, "eps_inside_sqrt": True}),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "maximize": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}),
+]
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (the `fast` extra)")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("name", "hyper"), STAND_IN_CASES)
+def test_numpy_updates_standing_in_for_numba_give_its_bits(name, hyper, dtype, monkeypatch):
+    """Every optimizer's NumPy update, while it stands in for a numba kernel not loaded yet,
+    leaves the same bits as the kernel: switching between them can change no number."""
+    monkeypatch.setattr(kernel_paths, "_choice", kernel_paths.kernel_choice())  # restored after
+    assert kernel_paths.select_kernels("numba") == "numba"
+    want, _ = _linear_run(dtype, 5, name, **hyper)
+    monkeypatch.setattr(kernel_paths, "_numba_module", None)  # not loaded, and never will be:
+    monkeypatch.setattr(kernel_paths, "_load_numba", lambda: pytest.fail("numba loaded"))
+    monkeypatch.setattr(kernel_paths, "NUMBA_LOAD_AFTER", float("inf"))
+    assert kernel_paths.select_kernels("auto") == "numba"
+    got, _ = _linear_run(dtype, 5, name, **hyper)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_auto_never_loads_numba_for_a_short_run(monkeypatch):
     """A run whose NumPy updates take less than NUMBA_LOAD_AFTER never imports numba."""
     loads = []
@@ -282,7 +313,7 @@ def test_auto_never_loads_numba_for_a_short_run(monkeypatch):
     monkeypatch.setattr(kernel_paths, "_spent", 0.0)
     monkeypatch.setattr(kernel_paths, "clock", _Clock(kernel_paths.NUMBA_LOAD_AFTER / 10))
     assert kernel_paths.select_kernels("auto") == "numba"
-    _adam_run(np.float64, 9)
+    _linear_run(np.float64, 9)
     assert loads == []
     assert kernel_paths._spent == pytest.approx(0.9 * kernel_paths.NUMBA_LOAD_AFTER)
     kernel_paths.spent(1.0, kernel_paths.NUMBA_MIN_SIZE - 1)  # a small run counts nothing
