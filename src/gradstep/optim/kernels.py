@@ -7,7 +7,7 @@ on all its updates. The fused updates of runs of :data:`NUMBA_MIN_SIZE` elements
 the NumPy update functions until they have spent :data:`NUMBA_LOAD_AFTER` seconds in this
 process; then numba loads, and every fused update from then on takes its kernel (once loaded, it
 is 1.5–4 times faster at every size from 256 elements up). A short run never pays for the load;
-a long one pays at most its price again in slower updates first.
+a long one pays at most about its price again in slower updates first.
 
 Switching changes no number: while they stand in for numba's kernels, the NumPy update functions
 keep to numba's arithmetic (no BLAS ``axpy``, whose fused multiply-add may round differently:
@@ -35,9 +35,11 @@ from typing import Any
 CHOICES = ("auto", "numpy", "numba", "none")
 ENV_VAR = "GRADSTEP_KERNELS"
 
-#: Seconds of NumPy updates ("auto" with numba installed) after which numba loads: about its load
-#: time, so a long run pays at most twice what it had to, a short one nothing.
-NUMBA_LOAD_AFTER = 0.25
+#: Seconds of NumPy updates ("auto" with numba installed) after which numba loads. Loading takes
+#: 0.3–0.45 s and the kernels save about two thirds of a NumPy update's time, so by then the
+#: updates have forgone about the load's price: a long run pays at most about twice what it had
+#: to (the rent-or-buy rule), a short one nothing.
+NUMBA_LOAD_AFTER = 0.5
 #: Runs with fewer elements count no time towards loading numba: their NumPy updates cost a few
 #: microseconds, of which numba would save one or two (a 17-parameter SGD step: 3 against 2 µs).
 #: Once numba is loaded, every run takes it.
