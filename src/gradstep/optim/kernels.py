@@ -2,7 +2,7 @@
 optimizer, or their numba kernels (kernels_numba.py), or none (the per-parameter loop).
 
 With numba installed ("auto"), numba is not imported at the first step: importing it and loading
-the compiled kernels costs about 0.3 s and 95 MiB once per process, more than a short run spends
+the compiled kernels costs 0.3–0.5 s and 95 MiB once per process, more than a short run spends
 on all its updates. The fused updates of runs of :data:`NUMBA_MIN_SIZE` elements and more take
 the NumPy update functions until they have spent :data:`NUMBA_LOAD_AFTER` seconds in this
 process; then numba loads, and every fused update from then on takes its kernel (once loaded, it
@@ -36,7 +36,7 @@ CHOICES = ("auto", "numpy", "numba", "none")
 ENV_VAR = "GRADSTEP_KERNELS"
 
 #: Seconds of NumPy updates ("auto" with numba installed) after which numba loads. Loading takes
-#: 0.3–0.45 s and the kernels save about two thirds of a NumPy update's time, so by then the
+#: 0.3–0.5 s and the kernels save about two thirds of a NumPy update's time, so by then the
 #: updates have forgone about the load's price: a long run pays at most about twice what it had
 #: to (the rent-or-buy rule), a short one nothing.
 NUMBA_LOAD_AFTER = 0.5
