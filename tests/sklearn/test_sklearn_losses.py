@@ -4,6 +4,8 @@ one step of plain gradient descent (or of scikit-learn's Adam) from them."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 from scipy.special import expit, xlogy
@@ -239,3 +241,41 @@ def test_fits_are_replayed_and_equal_eager_fits(monkeypatch, make, y, weighted):
     for k, a in ours.items():
         assert a.dtype == x.dtype
         np.testing.assert_array_equal(a, theirs[k])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed (the `fast` extra)"
+)
+def test_sklearn_adam_waits_for_numba_on_the_numpy_form_and_counts_its_time(monkeypatch) -> None:
+    """With "auto", scikit-learn's Adam runs the NumPy form while numba waits to load, its time
+    counted towards the load (an injected clock: 0.4 of the load time a step), then the numba
+    loop; the numbers are the NumPy form's throughout."""
+    from gradstep.optim import kernels
+
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal(2000)
+    grads = [rng.standard_normal(2000) for _ in range(5)]
+
+    def run() -> np.ndarray:
+        p = nn.Parameter(start.copy())
+        opt = SklearnAdam([p], lr=0.01)
+        for g in grads:
+            p.grad = g
+            opt.step()
+        return p.data.copy()
+
+    monkeypatch.setattr(kernels, "_choice", kernels.kernel_choice())  # restored after
+    assert kernels.select_kernels("numpy") == "numpy"
+    want = run()
+    loads, ticks = [], iter(range(100))
+    real_load = kernels._load_numba
+    monkeypatch.setattr(kernels, "_load_numba", lambda: (loads.append(1), real_load())[1])
+    monkeypatch.setattr(kernels, "_numba_module", None)
+    monkeypatch.setattr(kernels, "_spent", 0.0)
+    monkeypatch.setattr(kernels, "clock", lambda: 0.4 * kernels.NUMBA_LOAD_AFTER * next(ticks))
+    monkeypatch.setattr(kernels, "_numba_installed", lambda: True)
+    assert kernels.select_kernels("auto") == "numba"
+    got = run()
+    assert loads == [1]  # after three NumPy steps (1.2 of the load time)
+    assert kernels._spent == pytest.approx(1.2 * kernels.NUMBA_LOAD_AFTER)
+    np.testing.assert_array_equal(got, want)

@@ -28,6 +28,7 @@ import os
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 # How step() updates runs: numba kernels when numba imports ("auto"), the NumPy update functions,
@@ -105,15 +106,25 @@ def kernel_choice() -> str:
 
 def blas_allowed() -> bool:
     """Whether the NumPy update functions may use BLAS ``axpy``: not while they stand in for a
-    numba kernel that has yet to load (:func:`standing_in`), since its fused multiply-add may
+    numba kernel that has yet to load (:func:`stand_in`), since its fused multiply-add may
     round an update differently from the kernel."""
     return not getattr(_local, "standing_in", False)
 
 
-def standing_in(on: bool) -> None:
-    """Mark this thread's NumPy update functions as standing in for numba's kernels (on) or not
-    (off); another thread's updates are not affected."""
-    _local.standing_in = on
+def stand_in(update: Callable[[], None], size: int) -> None:
+    """Run ``update()``, a NumPy update of ``size`` elements, in place of a numba kernel that
+    has yet to load: with numba's arithmetic (``blas_allowed`` is False in this thread
+    meanwhile), its time counted towards the load (:func:`spent`)."""
+    if size < NUMBA_MIN_SIZE:  # counts nothing, and BLAS declines it anyway
+        update()
+        return
+    _local.standing_in = True
+    start = clock()
+    try:
+        update()
+    finally:
+        _local.standing_in = False
+    spent(clock() - start, size)
 
 
 def numba_kernels() -> Any:
@@ -177,4 +188,5 @@ __all__ = [
     "preload",
     "select_kernels",
     "spent",
+    "stand_in",
 ]

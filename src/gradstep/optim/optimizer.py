@@ -13,6 +13,7 @@ kernels.py (NumPy functions or numba kernels).
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -226,30 +227,22 @@ class Optimizer:
             if not fused.pack(run, self.state, layout, get_array_module(pflat)):
                 plan.stale = True  # members' state differs: the next plan splits the run
                 return False
-        compiled = None  # the numba kernel module, when in effect for this run's arrays
-        timed = choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd"
-        if timed:
-            compiled = numba_kernels()
-            # NumPy while numba waits to load: count the time (small runs count none, and BLAS
-            # declines them anyway)
-            timed = compiled is None and pflat.size >= kernels.NUMBA_MIN_SIZE
+        # numba's kernels suit NumPy float arrays; until they load, the NumPy update stands in
+        wanted = choice == "numba" and type(pflat) is np.ndarray and pflat.dtype.char in "fd"
+        compiled = numba_kernels() if wanted else None
         counts = layout.counts_steps
         step = run.step + 1 if counts else 0
         args = (pflat, run.gflat, run.sflat, run_scratch(self, run), step, run.first, hyper)
-        if timed:  # the NumPy update stands in for numba's kernel: its arithmetic, timed
-            kernels.standing_in(True)
-            start = kernels.clock()
-            try:
-                self._fused_update(*args, None)
-            finally:
-                kernels.standing_in(False)
-            kernels.spent(kernels.clock() - start, pflat.size)
-        else:
+        if compiled is not None:
             try:
                 self._fused_update(*args, compiled)
             except fused.KernelUnavailable as exc:  # raised before any array changed
                 kernels_failed(exc)
                 self._fused_update(*args, None)
+        elif wanted:
+            kernels.stand_in(functools.partial(self._fused_update, *args, None), pflat.size)
+        else:
+            self._fused_update(*args, None)
         if counts:
             for sd in run.sdicts:
                 sd["step"] = step

@@ -9,6 +9,7 @@ from PyTorch's Adam (ε added to the corrected root): :class:`SklearnAdam` is th
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -93,49 +94,36 @@ class SklearnAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param)
         state["step"] += 1
         beta1, beta2 = hyper["betas"]
-        flat = (
-            type(param) is np.ndarray
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        kw = {
+            "step": state["step"],
+            "lr": float(hyper["lr"]),
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(hyper["eps"]),
+        }
+        wanted = (  # the flat parameter: one pass with numba (the NumPy form's numbers)
+            kernels.kernel_choice() == "numba"
+            and type(param) is np.ndarray
             and param.dtype.char in "fd"
             and param.ndim == 1
-            and all(a.flags.c_contiguous for a in (param, grad, state["exp_avg"]))
-            and state["exp_avg_sq"].flags.c_contiguous
+            and all(a.flags.c_contiguous for a in (param, grad, m, v))
             and grad.dtype == param.dtype
-        )  # the flat parameter: one pass with numba (the same numbers as the NumPy form below)
-        compiled = kernels.numba_kernels() if flat else None
+        )
+        compiled = kernels.numba_kernels() if wanted else None
         if compiled is not None:
             try:
-                compiled.sklearn_adam(
-                    param,
-                    grad,
-                    state["exp_avg"],
-                    state["exp_avg_sq"],
-                    step=state["step"],
-                    lr=float(hyper["lr"]),
-                    beta1=float(beta1),
-                    beta2=float(beta2),
-                    eps=float(hyper["eps"]),
-                )
+                compiled.sklearn_adam(param, grad, m, v, **kw)
                 return
             except KernelUnavailable as exc:  # raised before any array changed
                 kernels.kernels_failed(exc)
-        # numba waits to load: count the time (small runs count none)
-        timed = flat and param.size >= kernels.NUMBA_MIN_SIZE and kernels.kernel_choice() == "numba"
-        start = kernels.clock() if timed else 0.0
-        sklearn_adam_update(
-            param,
-            grad,
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            self._scratch_like(param, 0),
-            self._scratch_like(param, 1),
-            step=state["step"],
-            lr=float(hyper["lr"]),
-            beta1=float(beta1),
-            beta2=float(beta2),
-            eps=float(hyper["eps"]),
-        )
-        if timed:
-            kernels.spent(kernels.clock() - start, param.size)
+                wanted = False
+        work = (self._scratch_like(param, 0), self._scratch_like(param, 1))
+        update = functools.partial(sklearn_adam_update, param, grad, m, v, *work, **kw)
+        if wanted:  # numba waits to load: its time counts towards the load
+            kernels.stand_in(update, param.size)
+        else:
+            update()
 
 
 class FlatParameter:
